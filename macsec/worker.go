@@ -1,0 +1,346 @@
+package macsec
+
+import (
+	"crypto/cipher"
+	"encoding/binary"
+)
+
+// cacheSize is the number of SA ciphers a Worker keeps. SAs are numbered
+// consecutively, so a direct-mapped cache of 64 holds the 4 transmit SAs
+// and the receive SAs of 15 peers without a collision.
+const cacheSize = 64
+
+// Worker runs the per-frame procedures of a SoftSecY on one goroutine.
+// Each data-plane goroutine owns one Worker: it holds that goroutine's
+// AES-GCM instances (one per SA, built on first use from the SA's key)
+// and scratch space, so Protect and Validate take no lock and allocate
+// nothing once an SA's cipher is cached. A Worker must not be used by two
+// goroutines at once; a SoftSecY may have any number of Workers.
+type Worker struct {
+	s     *SoftSecY
+	epoch uint64
+	iv    [NonceLen]byte
+	cache [cacheSize]cacheEntry
+}
+
+type cacheEntry struct {
+	k    *saKey
+	aead cipher.AEAD
+}
+
+// NewWorker returns a Worker for the SecY.
+func (s *SoftSecY) NewWorker() *Worker {
+	return &Worker{s: s, epoch: s.epoch.Load()}
+}
+
+// Flush publishes counts that the Worker keeps locally. The current
+// implementation counts directly into the SecY, so Flush only drops the
+// ciphers of deleted SAs; data planes call it once per batch so that a
+// future batching of counters needs no change on their side.
+func (w *Worker) Flush() { w.sweep() }
+
+// Close drops the Worker's ciphers. The Worker must not be used after.
+func (w *Worker) Close() {
+	clear(w.cache[:])
+	w.s = nil
+}
+
+// sweep drops cached ciphers of deleted SAs when an SA was deleted since
+// the last look: one atomic load per frame otherwise.
+func (w *Worker) sweep() {
+	ep := w.s.epoch.Load()
+	if ep == w.epoch {
+		return
+	}
+	w.epoch = ep
+	for i := range w.cache {
+		if k := w.cache[i].k; k != nil && k.deleted.Load() {
+			w.cache[i] = cacheEntry{}
+		}
+	}
+}
+
+// aead returns the Worker's cipher for an SA, building it on first use;
+// nil if the SA was deleted meanwhile.
+func (w *Worker) aead(k *saKey) cipher.AEAD {
+	e := &w.cache[k.gen%cacheSize]
+	if e.k == k {
+		return e.aead
+	}
+	a := k.newAEAD()
+	if a == nil {
+		return nil
+	}
+	*e = cacheEntry{k: k, aead: a}
+	return a
+}
+
+// Protect applies the SecY's transmit procedure (802.1AE-2018 10.5) to
+// the clear Ethernet frame buf[offset:] (destination and source MAC,
+// EtherType, payload; no FCS), in place. The SecTAG goes into the
+// headroom buf[:offset], which must hold it (Headroom is always enough),
+// and the ICV into the capacity after len(buf), which must hold Tailroom
+// octets. It returns the protected frame, a slice of buf's array from
+// offset-SecTAG length to len(buf)+ICVLen.
+//
+// When protectFrames is off the frame is returned unchanged
+// (OutPktsUntagged). Errors are the sentinels of this package; the frame
+// is then not to be sent.
+func (w *Worker) Protect(buf []byte, offset int) ([]byte, error) {
+	s := w.s
+	w.sweep()
+	if !s.portUp.Load() {
+		return nil, ErrPortDisabled
+	}
+	if offset < 0 || offset > len(buf) {
+		return nil, ErrBuffer
+	}
+	frameLen := len(buf) - offset
+	if frameLen < ethHeaderLen {
+		return nil, ErrTruncated
+	}
+	p := s.policy.Load()
+	if !p.ProtectFrames {
+		s.stats.outPktsUntagged.Add(1)
+		return buf[offset:], nil
+	}
+	sa := s.encoding.Load()
+	if sa == nil || !sa.active.Load() {
+		return nil, ErrNoTxSA
+	}
+
+	tag := SecTAG{AN: sa.an}
+	tagLen := SecTAGLen
+	switch {
+	case p.IncludeSCI:
+		tag.TCI |= TCISC
+		tag.SCI = s.sci
+		tagLen = SecTAGLenSCI
+	case p.UseES:
+		tag.TCI |= TCIES
+	}
+	if p.UseSCB && !p.IncludeSCI {
+		tag.TCI |= TCISCB
+	}
+	encrypt := p.Confidentiality.Encrypt()
+	if encrypt {
+		tag.TCI |= TCIE | TCIC
+	}
+	if offset < tagLen || cap(buf)-len(buf) < ICVLen {
+		return nil, ErrBuffer
+	}
+	outLen := tagLen + frameLen + ICVLen
+	if s.maxFrameLen > 0 && outLen > s.maxFrameLen {
+		s.stats.outPktsTooLong.Add(1)
+		return nil, ErrTooLong
+	}
+	aead := w.aead(&sa.saKey)
+	if aead == nil {
+		return nil, ErrNoTxSA
+	}
+	pn, ok := sa.assignPN()
+	if !ok {
+		return nil, ErrPNExhausted
+	}
+	if pn >= sa.threshold && !sa.fired.Load() && sa.fired.CompareAndSwap(false, true) && s.onThreshold != nil {
+		s.onThreshold(sa.an, pn)
+	}
+
+	start := offset - tagLen
+	out := buf[start : len(buf)+ICVLen]
+	copy(out[:macHeaderLen], buf[offset:offset+macHeaderLen])
+	n := frameLen - macHeaderLen // user data: EtherType and payload
+	tag.SL = shortLen(n)
+	tag.PN = uint32(pn)
+	tag.MarshalTo(out[macHeaderLen:])
+	data := macHeaderLen + tagLen
+	if sa.suite.XPN() {
+		PutNonceXPN(&w.iv, sa.ssci, pn, &sa.salt)
+	} else {
+		PutNonce(&w.iv, s.sci, uint32(pn))
+	}
+	if encrypt {
+		// The first confidentiality-offset octets of the user data are
+		// authenticated with the header and sent in the clear
+		// (802.1AE-2018 14.5); a frame shorter than the offset is
+		// wholly clear but still covered by the ICV.
+		clearEnd := data + min(p.Confidentiality.Offset(), n)
+		pt := out[clearEnd : data+n]
+		aead.Seal(pt[:0], w.iv[:], pt, out[:clearEnd])
+		sa.encrypted.Add(1)
+		s.txStats.outOctetsEncrypted.Add(uint64(n))
+	} else {
+		aead.Seal(out[data+n:data+n], w.iv[:], nil, out[:data+n])
+		sa.protected.Add(1)
+		s.txStats.outOctetsProtected.Add(uint64(n))
+	}
+	return out, nil
+}
+
+// Validate applies the SecY's receive procedure (802.1AE-2018 10.6) to the
+// frame (from the destination MAC to the end of the ICV or padding; no
+// FCS), in place. On delivery it returns the clear frame — destination and
+// source MAC followed by the user data — as a slice of frame's array that
+// starts a SecTAG length in (the MAC addresses are moved up), and a nil
+// error. A frame without a SecTAG is delivered unchanged unless
+// validateFrames is Strict.
+//
+// A dropped frame returns one of the package's sentinel errors (ErrBadTag
+// and its specific forms, ErrNoTag, ErrNoSCI, ErrNotUsingSA, ErrLate,
+// ErrNotValid, ErrKaYFrame, ErrPortDisabled), after the counter that
+// 802.1AE defines for the case was incremented. Malformed input of any
+// kind is dropped, never a panic. An encrypted frame that fails its ICV
+// check may be left partly decrypted or zeroed in place.
+func (w *Worker) Validate(frame []byte) ([]byte, error) {
+	s := w.s
+	w.sweep()
+	if !s.portUp.Load() {
+		return nil, ErrPortDisabled
+	}
+	p := s.policy.Load()
+	if len(frame) < ethHeaderLen {
+		s.stats.inPktsBadTag.Add(1)
+		return nil, ErrTruncated
+	}
+	if binary.BigEndian.Uint16(frame[macHeaderLen:]) != EtherType {
+		// 10.6.1 (figure 10-4): untagged frames pass unless Strict.
+		if p.Validate == ValidateStrict {
+			s.stats.inPktsNoTag.Add(1)
+			return nil, ErrNoTag
+		}
+		s.stats.inPktsUntagged.Add(1)
+		return frame, nil
+	}
+	xpn := p.CipherSuite.XPN()
+	f, err := ParseFrame(frame, macHeaderLen, xpn)
+	if err != nil {
+		s.stats.inPktsBadTag.Add(1)
+		return nil, err
+	}
+	tci := f.Tag.TCI
+	changed := tci&TCIC != 0
+	if tci&TCIE != 0 && !changed {
+		return nil, ErrKaYFrame
+	}
+
+	// SCI: explicit, or implied by the source MAC for an end station,
+	// or that of the only peer on a point-to-point LAN (9.9).
+	rt := s.rx.Load()
+	var sc *rxSC
+	var sci SCI
+	switch {
+	case f.Tag.HasSCI():
+		sci = f.Tag.SCI
+		sc = rt.bySCI[sci]
+	case tci&TCIES == 0 && rt.only != nil:
+		sc = rt.only
+		sci = sc.sci
+	default:
+		copy(sci[:6], frame[6:12])
+		binary.BigEndian.PutUint16(sci[6:], PortES)
+		sc = rt.bySCI[sci]
+	}
+	if sc == nil {
+		if changed || p.Validate == ValidateStrict {
+			s.stats.inPktsNoSCI.Add(1)
+			return nil, ErrNoSCI
+		}
+		s.stats.inPktsUnknownSCI.Add(1)
+		return strip(frame, &f), nil
+	}
+
+	sa := sc.sas[f.Tag.AN].Load()
+	if sa == nil || !sa.active.Load() {
+		if changed || p.Validate == ValidateStrict {
+			sc.notUsingSA.Add(1)
+			if sa != nil {
+				sa.notUsingSA.Add(1)
+			}
+			return nil, ErrNotUsingSA
+		}
+		sc.unusedSA.Add(1)
+		if sa != nil {
+			sa.unusedSA.Add(1)
+		}
+		return strip(frame, &f), nil
+	}
+
+	// Preliminary replay check (10.6.2), before spending the cipher.
+	lowest := sa.lowestPN(p.ReplayWindow)
+	pn := uint64(f.Tag.PN)
+	if xpn {
+		pn = RecoverPN(f.Tag.PN, lowest)
+	}
+	if p.ReplayProtect && pn < lowest {
+		sc.late.Add(1)
+		return nil, ErrLate
+	}
+
+	n := f.SecureDataLen()
+	valid := false
+	if changed || p.Validate != ValidateDisabled {
+		aead := w.aead(&sa.saKey)
+		if aead == nil { // deleted since the lookup
+			sc.notUsingSA.Add(1)
+			return nil, ErrNotUsingSA
+		}
+		if xpn {
+			PutNonceXPN(&w.iv, sa.ssci, pn, &sa.salt)
+		} else {
+			PutNonce(&w.iv, sc.sci, uint32(pn))
+		}
+		if changed {
+			clearEnd := f.DataOffset + min(p.Confidentiality.Offset(), n)
+			ct := frame[clearEnd : f.ICVOffset+ICVLen]
+			_, err := aead.Open(ct[:0], w.iv[:], ct, frame[:clearEnd])
+			valid = err == nil
+		} else {
+			_, err := aead.Open(frame[f.ICVOffset:f.ICVOffset], w.iv[:], frame[f.ICVOffset:f.ICVOffset+ICVLen], frame[:f.ICVOffset])
+			valid = err == nil
+		}
+		if p.Validate != ValidateDisabled {
+			if tci&TCIE != 0 {
+				sc.octetsDecrypted.Add(uint64(n))
+			} else {
+				sc.octetsValidated.Add(uint64(n))
+			}
+		}
+	}
+
+	// Replay check again with the state other workers may have moved
+	// meanwhile (10.6.5): no PN is accepted twice below the window.
+	lowest = sa.lowestPN(p.ReplayWindow)
+	if p.ReplayProtect && pn < lowest {
+		sc.late.Add(1)
+		return nil, ErrLate
+	}
+	if !valid {
+		switch {
+		case changed || p.Validate == ValidateStrict:
+			sa.notValid.Add(1)
+			return nil, ErrNotValid
+		case p.Validate == ValidateCheck:
+			sa.invalid.Add(1)
+		case pn < lowest:
+			sc.delayed.Add(1)
+		default:
+			sc.unchecked.Add(1)
+		}
+		return strip(frame, &f), nil
+	}
+	if pn < lowest {
+		sc.delayed.Add(1)
+	} else {
+		sa.ok.Add(1)
+	}
+	sa.update(pn)
+	return strip(frame, &f), nil
+}
+
+// strip removes the SecTAG and ICV: it moves the MAC addresses up to the
+// user data and returns the clear frame.
+func strip(frame []byte, f *Frame) []byte {
+	start := f.DataOffset - macHeaderLen
+	copy(frame[start:f.DataOffset], frame[:macHeaderLen])
+	return frame[start:f.ICVOffset]
+}
