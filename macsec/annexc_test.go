@@ -350,6 +350,7 @@ func TestAnnexCValidate(t *testing.T) {
 			if !bytes.Equal(got, v.clear) {
 				t.Fatalf("Validate:\n got %X\nwant %X", got, v.clear)
 			}
+			w.Flush()
 			st, _ := s.Status()
 			rx := st.RxSCs[0].Stats
 			if rx.InPktsOK != 1 {

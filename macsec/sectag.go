@@ -111,11 +111,18 @@ var (
 // checked by ParseFrame.
 func ParseSecTAG(b []byte) (SecTAG, error) {
 	var t SecTAG
+	_, err := t.parse(b)
+	return t, err
+}
+
+// parse decodes the SecTAG at b[0] into t and returns its length. It is
+// the receive hot path: one pass, no copies of the frame.
+func (t *SecTAG) parse(b []byte) (int, error) {
 	if len(b) < SecTAGLen {
-		return t, ErrTruncated
+		return 0, ErrTruncated
 	}
-	if binary.BigEndian.Uint16(b[0:2]) != EtherType {
-		return t, ErrNotMACsec
+	if binary.BigEndian.Uint16(b) != EtherType {
+		return 0, ErrNotMACsec
 	}
 	tci := b[2]
 	t.TCI = tci &^ tciANMask
@@ -124,23 +131,24 @@ func ParseSecTAG(b []byte) (SecTAG, error) {
 	t.PN = binary.BigEndian.Uint32(b[4:8])
 	switch {
 	case tci&TCIVersion != 0:
-		return t, ErrVersion
+		return 0, ErrVersion
 	case tci&TCISC != 0 && tci&(TCIES|TCISCB) != 0:
-		return t, ErrTCI
-	case tci&TCIC != 0 && tci&TCIE == 0:
-		return t, ErrCWithoutE
+		return 0, ErrTCI
+	case tci&(TCIE|TCIC) == TCIC:
+		return 0, ErrCWithoutE
 	case t.SL&^0x3f != 0:
 		// SL is a 6-bit field; the two high bits are reserved and must
 		// be zero (9.7).
-		return t, ErrReserved
+		return 0, ErrReserved
 	}
-	if t.HasSCI() {
-		if len(b) < SecTAGLenSCI {
-			return t, ErrTruncated
-		}
-		copy(t.SCI[:], b[8:16])
+	if tci&TCISC == 0 {
+		return SecTAGLen, nil
 	}
-	return t, nil
+	if len(b) < SecTAGLenSCI {
+		return 0, ErrTruncated
+	}
+	t.SCI = SCI(b[8:16])
+	return SecTAGLenSCI, nil
 }
 
 // Frame is the layout of a received MACsec frame as ParseFrame found it.
@@ -170,36 +178,41 @@ func (f *Frame) SecureDataLen() int { return f.ICVOffset - f.DataOffset }
 // excludes) and secure data of at least 48 octets when SL is zero, and a nonzero PN
 // unless xpn (an XPN's low half may be zero).
 func ParseFrame(frame []byte, tagOffset int, xpn bool) (Frame, error) {
-	f := Frame{TagOffset: tagOffset}
+	var f Frame
+	err := f.parse(frame, tagOffset, xpn)
+	return f, err
+}
+
+func (f *Frame) parse(frame []byte, tagOffset int, xpn bool) error {
+	f.TagOffset = tagOffset
 	if tagOffset < 0 || len(frame) < tagOffset {
-		return f, ErrTruncated
+		return ErrTruncated
 	}
-	t, err := ParseSecTAG(frame[tagOffset:])
-	f.Tag = t
+	tagLen, err := f.Tag.parse(frame[tagOffset:])
 	if err != nil {
-		return f, err
+		return err
 	}
-	f.DataOffset = tagOffset + t.Len()
+	f.DataOffset = tagOffset + tagLen
 	f.ICVOffset = len(frame) - ICVLen
-	if f.ICVOffset < f.DataOffset {
-		return f, ErrTruncated
+	n := f.ICVOffset - f.DataOffset
+	if n < 0 {
+		return ErrTruncated
 	}
-	n := f.SecureDataLen()
-	if t.SL != 0 {
+	if sl := int(f.Tag.SL); sl != 0 {
 		// A frame under the Ethernet minimum arrives padded after the
 		// ICV; SL exists so that the receiver can remove the padding
 		// (9.7). Padding is accepted only up to the minimum frame size.
-		if int(t.SL) > n || int(t.SL) < n && len(frame) > minFrameLen {
-			return f, ErrShortLen
+		if sl > n || sl < n && len(frame) > minFrameLen {
+			return ErrShortLen
 		}
-		f.ICVOffset = f.DataOffset + int(t.SL)
+		f.ICVOffset = f.DataOffset + sl
 	} else if n < shortLenLimit {
-		return f, ErrShortLen
+		return ErrShortLen
 	}
-	if t.PN == 0 && !xpn {
-		return f, ErrZeroPN
+	if f.Tag.PN == 0 && !xpn {
+		return ErrZeroPN
 	}
-	return f, nil
+	return nil
 }
 
 // shortLen is the SL value for secure data of n octets.

@@ -56,10 +56,16 @@ type SoftSecY struct {
 	// its cached ciphers of deleted SAs.
 	epoch atomic.Uint64
 
-	stats   secyCounters
-	txStats txSCCounters
-	txGone  TxSAStats // counters of deleted transmit SAs, under mu
+	stats     secyCounters
+	txRetired []*txSA // recently deleted transmit SAs, under mu
+	txGone    txCounts // counts of SAs dropped from txRetired, under mu
 }
+
+// maxRetired is how many deleted SAs per SC keep their counters apart.
+// Workers flush their pending counts into an SA even after it was
+// deleted, so a deleted SA's counters are read live for a while (its
+// successors' lifetimes) before they are folded into a plain sum.
+const maxRetired = 4
 
 // saGen numbers SAs so that workers can index their cipher caches.
 var saGen atomic.Uint64
@@ -128,8 +134,19 @@ type txSA struct {
 	threshold uint64
 	fired     atomic.Bool
 	active    atomic.Bool
-	protected atomic.Uint64
-	encrypted atomic.Uint64
+	// Counters; Workers add their pending counts in batches.
+	protected, encrypted             atomic.Uint64
+	octetsProtected, octetsEncrypted atomic.Uint64
+}
+
+// txCounts is a sum of transmit SA counters.
+type txCounts struct{ protected, encrypted, octetsProtected, octetsEncrypted uint64 }
+
+func (c *txCounts) add(sa *txSA) {
+	c.protected += sa.protected.Load()
+	c.encrypted += sa.encrypted.Load()
+	c.octetsProtected += sa.octetsProtected.Load()
+	c.octetsEncrypted += sa.octetsEncrypted.Load()
 }
 
 // assignPN takes the next PN. It never returns a PN twice and never one
@@ -168,6 +185,18 @@ type rxSA struct {
 	lowest uint64 // lowest acceptable PN set at creation
 
 	ok, invalid, notValid, notUsingSA, unusedSA atomic.Uint64
+	octetsValidated, octetsDecrypted            atomic.Uint64
+}
+
+// rxCounts is a sum of the receive SA counters that the SC also shows.
+type rxCounts struct{ ok, invalid, notValid, octetsValidated, octetsDecrypted uint64 }
+
+func (c *rxCounts) add(sa *rxSA) {
+	c.ok += sa.ok.Load()
+	c.invalid += sa.invalid.Load()
+	c.notValid += sa.notValid.Load()
+	c.octetsValidated += sa.octetsValidated.Load()
+	c.octetsDecrypted += sa.octetsDecrypted.Load()
 }
 
 // lowestPN is the lowest acceptable PN (802.1AE-2018 10.6.2, 10.7.13):
@@ -200,10 +229,11 @@ type rxSC struct {
 	sci SCI
 	sas [MaxAN + 1]atomic.Pointer[rxSA]
 
-	octetsValidated, octetsDecrypted atomic.Uint64
-	unchecked, delayed, late         atomic.Uint64
-	notUsingSA, unusedSA             atomic.Uint64
-	gone                             RxSAStats // deleted SAs' counters, under SoftSecY.mu
+	// SC counters that belong to no SA (or to one not in use).
+	unchecked, delayed, late, notUsingSA, unusedSA atomic.Uint64
+
+	retired []*rxSA  // recently deleted SAs, under SoftSecY.mu
+	gone    rxCounts // counts of SAs dropped from retired, under SoftSecY.mu
 }
 
 // rxTable maps SCIs to receive SCs. It is replaced, never modified, so
@@ -216,10 +246,6 @@ type rxTable struct {
 type secyCounters struct {
 	outPktsUntagged, inPktsUntagged, outPktsTooLong, inPktsNoTag atomic.Uint64
 	inPktsBadTag, inPktsUnknownSCI, inPktsNoSCI, inPktsOverrun   atomic.Uint64
-}
-
-type txSCCounters struct {
-	outOctetsProtected, outOctetsEncrypted atomic.Uint64
 }
 
 // NewSoftSecY returns a SecY with the policy of cfg, the Controlled Port
@@ -432,10 +458,11 @@ func (s *SoftSecY) DeleteRxSA(sci SCI, an AN) error {
 	}
 	sa.active.Store(false)
 	sc.sas[an].Store(nil)
-	st := sa.stats()
-	sc.gone.InPktsOK += st.InPktsOK
-	sc.gone.InPktsInvalid += st.InPktsInvalid
-	sc.gone.InPktsNotValid += st.InPktsNotValid
+	sc.retired = append(sc.retired, sa)
+	if len(sc.retired) > maxRetired {
+		sc.gone.add(sc.retired[0])
+		sc.retired = append(sc.retired[:0], sc.retired[1:]...)
+	}
 	sa.zero()
 	s.epoch.Add(1)
 	return nil
@@ -518,8 +545,11 @@ func (s *SoftSecY) DeleteTxSA(an AN) error {
 	sa.active.Store(false)
 	s.encoding.CompareAndSwap(sa, nil)
 	s.tx[an].Store(nil)
-	s.txGone.OutPktsProtected += sa.protected.Load()
-	s.txGone.OutPktsEncrypted += sa.encrypted.Load()
+	s.txRetired = append(s.txRetired, sa)
+	if len(s.txRetired) > maxRetired {
+		s.txGone.add(s.txRetired[0])
+		s.txRetired = append(s.txRetired[:0], s.txRetired[1:]...)
+	}
 	sa.zero()
 	s.epoch.Add(1)
 	return nil
@@ -562,46 +592,50 @@ func (s *SoftSecY) Status() (*Status, error) {
 		},
 	}
 	tx := &st.TxSC
-	tx.Stats = TxSCStats{
-		OutPktsProtected:   s.txGone.OutPktsProtected,
-		OutPktsEncrypted:   s.txGone.OutPktsEncrypted,
-		OutOctetsProtected: s.txStats.outOctetsProtected.Load(),
-		OutOctetsEncrypted: s.txStats.outOctetsEncrypted.Load(),
+	txSum := s.txGone
+	for _, sa := range s.txRetired {
+		txSum.add(sa)
 	}
 	for an := range s.tx {
 		sa := s.tx[an].Load()
 		if sa == nil {
 			continue
 		}
+		txSum.add(sa)
 		sst := TxSAStats{OutPktsProtected: sa.protected.Load(), OutPktsEncrypted: sa.encrypted.Load()}
-		tx.Stats.OutPktsProtected += sst.OutPktsProtected
-		tx.Stats.OutPktsEncrypted += sst.OutPktsEncrypted
 		tx.SAs = append(tx.SAs, TxSAStatus{AN: AN(an), Active: sa.active.Load(), NextPN: sa.nextPN(), KeyID: sa.id, Stats: sst})
+	}
+	tx.Stats = TxSCStats{
+		OutPktsProtected:   txSum.protected,
+		OutPktsEncrypted:   txSum.encrypted,
+		OutOctetsProtected: txSum.octetsProtected,
+		OutOctetsEncrypted: txSum.octetsEncrypted,
 	}
 	for _, sc := range s.rx.Load().bySCI {
 		rs := RxSCStatus{SCI: sc.sci, Active: true}
-		rs.Stats = RxSCStats{
-			InOctetsValidated: sc.octetsValidated.Load(),
-			InOctetsDecrypted: sc.octetsDecrypted.Load(),
-			InPktsUnchecked:   sc.unchecked.Load(),
-			InPktsDelayed:     sc.delayed.Load(),
-			InPktsOK:          sc.gone.InPktsOK,
-			InPktsInvalid:     sc.gone.InPktsInvalid,
-			InPktsLate:        sc.late.Load(),
-			InPktsNotValid:    sc.gone.InPktsNotValid,
-			InPktsNotUsingSA:  sc.notUsingSA.Load(),
-			InPktsUnusedSA:    sc.unusedSA.Load(),
+		sum := sc.gone
+		for _, sa := range sc.retired {
+			sum.add(sa)
 		}
 		for an := range sc.sas {
 			sa := sc.sas[an].Load()
 			if sa == nil {
 				continue
 			}
-			sst := sa.stats()
-			rs.Stats.InPktsOK += sst.InPktsOK
-			rs.Stats.InPktsInvalid += sst.InPktsInvalid
-			rs.Stats.InPktsNotValid += sst.InPktsNotValid
-			rs.SAs = append(rs.SAs, RxSAStatus{AN: AN(an), Active: sa.active.Load(), NextPN: sa.next.Load(), KeyID: sa.id, Stats: sst})
+			sum.add(sa)
+			rs.SAs = append(rs.SAs, RxSAStatus{AN: AN(an), Active: sa.active.Load(), NextPN: sa.next.Load(), KeyID: sa.id, Stats: sa.stats()})
+		}
+		rs.Stats = RxSCStats{
+			InOctetsValidated: sum.octetsValidated,
+			InOctetsDecrypted: sum.octetsDecrypted,
+			InPktsUnchecked:   sc.unchecked.Load(),
+			InPktsDelayed:     sc.delayed.Load(),
+			InPktsOK:          sum.ok,
+			InPktsInvalid:     sum.invalid,
+			InPktsLate:        sc.late.Load(),
+			InPktsNotValid:    sum.notValid,
+			InPktsNotUsingSA:  sc.notUsingSA.Load(),
+			InPktsUnusedSA:    sc.unusedSA.Load(),
 		}
 		st.RxSCs = append(st.RxSCs, rs)
 	}

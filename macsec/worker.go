@@ -10,12 +10,23 @@ import (
 // and the receive SAs of 15 peers without a collision.
 const cacheSize = 64
 
+// flushEvery bounds how many frames a Worker counts locally per SA before
+// it adds the counts to the SecY's counters on its own.
+const flushEvery = 64
+
 // Worker runs the per-frame procedures of a SoftSecY on one goroutine.
 // Each data-plane goroutine owns one Worker: it holds that goroutine's
-// AES-GCM instances (one per SA, built on first use from the SA's key)
-// and scratch space, so Protect and Validate take no lock and allocate
-// nothing once an SA's cipher is cached. A Worker must not be used by two
+// AES-GCM instances (one per SA, built on first use from the SA's key),
+// its scratch space, and its pending counts of the frequent counters, so
+// Protect and Validate take no lock, allocate nothing once an SA's cipher
+// is cached, and do one shared atomic write per frame (the transmit PN,
+// or the receive SA's next PN). A Worker must not be used by two
 // goroutines at once; a SoftSecY may have any number of Workers.
+//
+// Counters of frames a Worker passed (OutPktsProtected/Encrypted,
+// InPktsOK, the octet counters) reach Status when the Worker flushes: on
+// Flush, every 64 frames of an SA, and when it drops the SA's cipher.
+// Data planes call Flush after each batch. Drop counters are immediate.
 type Worker struct {
 	s     *SoftSecY
 	epoch uint64
@@ -23,9 +34,41 @@ type Worker struct {
 	cache [cacheSize]cacheEntry
 }
 
+// cacheEntry is a Worker's cipher for one SA and the counts it has not
+// yet added to the SA's counters.
 type cacheEntry struct {
 	k    *saKey
+	tx   *txSA
+	rx   *rxSA
 	aead cipher.AEAD
+	n    uint32    // frames counted since the last flush
+	c    [4]uint64 // tx: protected, encrypted, octets protected, octets encrypted; rx: ok, octets validated, octets decrypted
+}
+
+func (e *cacheEntry) flush() {
+	if e.n == 0 {
+		return
+	}
+	if sa := e.tx; sa != nil {
+		sa.protected.Add(e.c[0])
+		sa.encrypted.Add(e.c[1])
+		sa.octetsProtected.Add(e.c[2])
+		sa.octetsEncrypted.Add(e.c[3])
+	} else if sa := e.rx; sa != nil {
+		sa.ok.Add(e.c[0])
+		sa.octetsValidated.Add(e.c[1])
+		sa.octetsDecrypted.Add(e.c[2])
+	}
+	e.n, e.c = 0, [4]uint64{}
+}
+
+// count adds to a pending counter and flushes every flushEvery frames.
+func (e *cacheEntry) count(pkt, octetIdx int, octets uint64) {
+	e.c[pkt]++
+	e.c[octetIdx] += octets
+	if e.n++; e.n >= flushEvery {
+		e.flush()
+	}
 }
 
 // NewWorker returns a Worker for the SecY.
@@ -33,16 +76,20 @@ func (s *SoftSecY) NewWorker() *Worker {
 	return &Worker{s: s, epoch: s.epoch.Load()}
 }
 
-// Flush publishes counts that the Worker keeps locally. The current
-// implementation counts directly into the SecY, so Flush only drops the
-// ciphers of deleted SAs; data planes call it once per batch so that a
-// future batching of counters needs no change on their side.
-func (w *Worker) Flush() { w.sweep() }
+// Flush adds the Worker's pending counts to the SecY's counters and drops
+// the ciphers of deleted SAs. Call it after each batch of frames.
+func (w *Worker) Flush() {
+	for i := range w.cache {
+		w.cache[i].flush()
+	}
+	w.sweep()
+}
 
-// Close drops the Worker's ciphers. The Worker must not be used after.
+// Close flushes and drops the Worker's ciphers. The Worker must not be
+// used after.
 func (w *Worker) Close() {
+	w.Flush()
 	clear(w.cache[:])
-	w.s = nil
 }
 
 // sweep drops cached ciphers of deleted SAs when an SA was deleted since
@@ -54,25 +101,27 @@ func (w *Worker) sweep() {
 	}
 	w.epoch = ep
 	for i := range w.cache {
-		if k := w.cache[i].k; k != nil && k.deleted.Load() {
-			w.cache[i] = cacheEntry{}
+		if e := &w.cache[i]; e.k != nil && e.k.deleted.Load() {
+			e.flush()
+			*e = cacheEntry{}
 		}
 	}
 }
 
-// aead returns the Worker's cipher for an SA, building it on first use;
-// nil if the SA was deleted meanwhile.
-func (w *Worker) aead(k *saKey) cipher.AEAD {
+// entry returns the Worker's cache entry for an SA with its cipher,
+// building the cipher on first use; nil if the SA was deleted meanwhile.
+func (w *Worker) entry(k *saKey, tx *txSA, rx *rxSA) *cacheEntry {
 	e := &w.cache[k.gen%cacheSize]
 	if e.k == k {
-		return e.aead
+		return e
 	}
 	a := k.newAEAD()
 	if a == nil {
 		return nil
 	}
-	*e = cacheEntry{k: k, aead: a}
-	return a
+	e.flush()
+	*e = cacheEntry{k: k, tx: tx, rx: rx, aead: a}
+	return e
 }
 
 // Protect applies the SecY's transmit procedure (802.1AE-2018 10.5) to
@@ -134,8 +183,8 @@ func (w *Worker) Protect(buf []byte, offset int) ([]byte, error) {
 		s.stats.outPktsTooLong.Add(1)
 		return nil, ErrTooLong
 	}
-	aead := w.aead(&sa.saKey)
-	if aead == nil {
+	e := w.entry(&sa.saKey, sa, nil)
+	if e == nil {
 		return nil, ErrNoTxSA
 	}
 	pn, ok := sa.assignPN()
@@ -166,13 +215,11 @@ func (w *Worker) Protect(buf []byte, offset int) ([]byte, error) {
 		// wholly clear but still covered by the ICV.
 		clearEnd := data + min(p.Confidentiality.Offset(), n)
 		pt := out[clearEnd : data+n]
-		aead.Seal(pt[:0], w.iv[:], pt, out[:clearEnd])
-		sa.encrypted.Add(1)
-		s.txStats.outOctetsEncrypted.Add(uint64(n))
+		e.aead.Seal(pt[:0], w.iv[:], pt, out[:clearEnd])
+		e.count(1, 3, uint64(n))
 	} else {
-		aead.Seal(out[data+n:data+n], w.iv[:], nil, out[:data+n])
-		sa.protected.Add(1)
-		s.txStats.outOctetsProtected.Add(uint64(n))
+		e.aead.Seal(out[data+n:data+n], w.iv[:], nil, out[:data+n])
+		e.count(0, 2, uint64(n))
 	}
 	return out, nil
 }
@@ -212,8 +259,8 @@ func (w *Worker) Validate(frame []byte) ([]byte, error) {
 		return frame, nil
 	}
 	xpn := p.CipherSuite.XPN()
-	f, err := ParseFrame(frame, macHeaderLen, xpn)
-	if err != nil {
+	var f Frame
+	if err := f.parse(frame, macHeaderLen, xpn); err != nil {
 		s.stats.inPktsBadTag.Add(1)
 		return nil, err
 	}
@@ -278,9 +325,10 @@ func (w *Worker) Validate(frame []byte) ([]byte, error) {
 
 	n := f.SecureDataLen()
 	valid := false
+	var e *cacheEntry
 	if changed || p.Validate != ValidateDisabled {
-		aead := w.aead(&sa.saKey)
-		if aead == nil { // deleted since the lookup
+		e = w.entry(&sa.saKey, nil, sa)
+		if e == nil { // deleted since the lookup
 			sc.notUsingSA.Add(1)
 			return nil, ErrNotUsingSA
 		}
@@ -292,17 +340,20 @@ func (w *Worker) Validate(frame []byte) ([]byte, error) {
 		if changed {
 			clearEnd := f.DataOffset + min(p.Confidentiality.Offset(), n)
 			ct := frame[clearEnd : f.ICVOffset+ICVLen]
-			_, err := aead.Open(ct[:0], w.iv[:], ct, frame[:clearEnd])
+			_, err := e.aead.Open(ct[:0], w.iv[:], ct, frame[:clearEnd])
 			valid = err == nil
 		} else {
-			_, err := aead.Open(frame[f.ICVOffset:f.ICVOffset], w.iv[:], frame[f.ICVOffset:f.ICVOffset+ICVLen], frame[:f.ICVOffset])
+			_, err := e.aead.Open(frame[f.ICVOffset:f.ICVOffset], w.iv[:], frame[f.ICVOffset:f.ICVOffset+ICVLen], frame[:f.ICVOffset])
 			valid = err == nil
 		}
+		// Octets count for every frame checked, valid or not (10.6.5);
+		// the OK count is added below, both flushed together.
+		e.n++
 		if p.Validate != ValidateDisabled {
 			if tci&TCIE != 0 {
-				sc.octetsDecrypted.Add(uint64(n))
+				e.c[2] += uint64(n)
 			} else {
-				sc.octetsValidated.Add(uint64(n))
+				e.c[1] += uint64(n)
 			}
 		}
 	}
@@ -331,7 +382,10 @@ func (w *Worker) Validate(frame []byte) ([]byte, error) {
 	if pn < lowest {
 		sc.delayed.Add(1)
 	} else {
-		sa.ok.Add(1)
+		e.c[0]++
+	}
+	if e.n >= flushEvery {
+		e.flush()
 	}
 	sa.update(pn)
 	return strip(frame, &f), nil
