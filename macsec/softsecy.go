@@ -57,7 +57,7 @@ type SoftSecY struct {
 	epoch atomic.Uint64
 
 	stats     secyCounters
-	txRetired []*txSA // recently deleted transmit SAs, under mu
+	txRetired []*txSA  // recently deleted transmit SAs, under mu
 	txGone    txCounts // counts of SAs dropped from txRetired, under mu
 }
 
