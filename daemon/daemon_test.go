@@ -1,0 +1,408 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/macsecd/macsecd/macsec"
+	"github.com/macsecd/macsecd/macsec/secytest"
+)
+
+// fakeOpener hands out secytest Recorders and remembers every open, so that
+// tests see which ports were (re)built.
+type fakeOpener struct {
+	mu    sync.Mutex
+	opens map[string][]*secytest.Recorder // by interface
+	fail  map[string]error                // by interface
+}
+
+func (f *fakeOpener) Open(spec *BackendSpec, log *slog.Logger) (*Attachment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail[spec.Interface]; err != nil {
+		return nil, err
+	}
+	mac := net.HardwareAddr{2, 0, 0, 0, 0, byte(len(f.opens) + 1)}
+	r := secytest.New(macsec.MakeSCI(mac, spec.SCIPort))
+	if f.opens == nil {
+		f.opens = map[string][]*secytest.Recorder{}
+	}
+	f.opens[spec.Interface] = append(f.opens[spec.Interface], r)
+	return &Attachment{SecY: r, MAC: mac}, nil
+}
+
+func (f *fakeOpener) recorders(ifname string) []*secytest.Recorder {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*secytest.Recorder(nil), f.opens[ifname]...)
+}
+
+type fixedProber Capabilities
+
+func (p fixedProber) Probe(string) Capabilities { return Capabilities(p) }
+
+// fakeMKA stands in for the MKA participant where the test is about the
+// daemon: it installs one SA pair like static keying and records tunables
+// and rekeys.
+type fakeMKA struct {
+	static *staticAgreement
+	mu     sync.Mutex
+	tun    []Tunables
+	rekeys []string
+}
+
+func (f *fakeMKA) Run(ctx context.Context) error { return f.static.Run(ctx) }
+func (f *fakeMKA) Status(ps *PortStatus) {
+	ps.MKA = &MKAStatus{CKN: "0102", Priority: 16, LivePeers: []PeerStatus{}, PotentialPeers: []PeerStatus{}}
+}
+func (f *fakeMKA) Rekey(r string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rekeys = append(f.rekeys, r)
+	return nil
+}
+func (f *fakeMKA) SetTunables(t Tunables) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tun = append(f.tun, t)
+	return nil
+}
+
+// logBuffer collects log output from concurrent goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var (
+	txKey = bytes.Repeat([]byte{0xa7}, 16)
+	rxKey = bytes.Repeat([]byte{0x5c}, 16)
+	cak   = bytes.Repeat([]byte{0x3e}, 16)
+)
+
+func testConfig(t *testing.T, src string, ks fakeKeys) *Config {
+	t.Helper()
+	cfg, err := ParseConfig("test.toml", []byte(src), ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+const twoPorts = `
+[port.a]
+parent = "eth0"
+interface = "msa"
+key_agreement = "static"
+[port.a.static.tx]
+an = 1
+key_id = "aa01"
+sak_file = "/k/tx"
+[[port.a.static.rx]]
+peer_sci = "0200000000990001"
+an = 2
+key_id = "bb02"
+sak_file = "/k/rx"
+
+[port.b]
+parent = "eth1"
+interface = "msb"
+[port.b.mka]
+rekey_interval = "%s"
+[[port.b.mka.key]]
+ckn = "0102"
+cak_file = "/k/cak"
+`
+
+type harness struct {
+	d      *Daemon
+	opener *fakeOpener
+	log    *logBuffer
+	sock   string
+	mkas   map[string]*fakeMKA
+	mu     sync.Mutex
+}
+
+func startHarness(t *testing.T, cfg *Config, fail ...map[string]error) *harness {
+	h := &harness{opener: &fakeOpener{}, log: &logBuffer{}, mkas: map[string]*fakeMKA{}}
+	if len(fail) > 0 {
+		h.opener.fail = fail[0]
+	}
+	h.d = New(cfg, Options{
+		Log:    slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Prober: fixedProber{Userspace: true, KernelWhy: "no macsec family", OffloadWhy: "no offload"},
+		Opener: h.opener,
+		NewAgreement: func(p *PortConfig, att *Attachment, log *slog.Logger) (Agreement, error) {
+			if p.KeyAgreement == KeyAgreementStatic {
+				return newStaticAgreement(p, att, log), nil
+			}
+			// MKA ports: key like a static port with fixed test keys.
+			sp := *p
+			sp.Static = &StaticConfig{
+				TX: StaticSA{AN: 0, KeyID: macsec.KeyID{0xcc}, Key: txKey, PN: 1},
+				RX: []StaticSA{{PeerSCI: macsec.SCI{2, 0, 0, 0, 0, 0x77, 0, 1}, AN: 0, KeyID: macsec.KeyID{0xcc}, Key: rxKey, PN: 1}},
+			}
+			f := &fakeMKA{static: newStaticAgreement(&sp, att, log)}
+			h.mu.Lock()
+			h.mkas[p.Name] = f
+			h.mu.Unlock()
+			return f, nil
+		},
+		MonitorInterval: 20 * time.Millisecond,
+	})
+	h.d.Start()
+	h.sock = filepath.Join(t.TempDir(), "control.sock")
+	ctl, err := ListenControl(h.sock, h.d, h.d.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctl.Close()
+	})
+	return h
+}
+
+func (h *harness) waitSecured(t *testing.T, ports ...string) *StatusReport {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rep, err := h.d.Status("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := 0
+		for _, ps := range rep.Ports {
+			for _, n := range ports {
+				if ps.Name == n && ps.Secured {
+					ok++
+				}
+			}
+		}
+		if ok == len(ports) {
+			return rep
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ports %v not secured: %+v", ports, rep)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (h *harness) ctl(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := CtlMain(append([]string{"-s", h.sock}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func keys() fakeKeys {
+	return fakeKeys{"/k/tx": txKey, "/k/rx": rxKey, "/k/cak": cak}
+}
+
+func TestDaemonStatusReportsWhatItHolds(t *testing.T) {
+	h := startHarness(t, testConfig(t, fmt.Sprintf(twoPorts, "1m"), keys()))
+	defer h.d.Shutdown()
+	h.waitSecured(t, "a", "b")
+
+	code, out, errOut := h.ctl("status", "--json", "a")
+	if code != ExitOK {
+		t.Fatalf("status a: exit %d, stderr %s", code, errOut)
+	}
+	var rep StatusReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Version != StatusSchemaVersion || len(rep.Ports) != 1 {
+		t.Fatalf("report: %+v", rep)
+	}
+	ps := rep.Ports[0]
+	rec := h.opener.recorders("msa")[0]
+	st, _ := rec.Status()
+	if ps.SCI != st.SCI.String() || ps.Backend != "userspace" || !strings.Contains(ps.BackendReason, "no macsec family") ||
+		ps.State != "secured" || !ps.ControlledPort || ps.KeyAgreement != "static" || ps.Policy != "must-secure" ||
+		ps.CipherSuite != "GCM-AES-128" {
+		t.Errorf("port status: %+v", ps)
+	}
+	txID, _ := rec.TxKeyID()
+	if ps.CurrentSA == nil || ps.CurrentSA.AN != 1 || ps.CurrentSA.KeyID != txID.String() || ps.CurrentSA.NextPN != 1 {
+		t.Errorf("current SA %+v, SecY has key id %s", ps.CurrentSA, txID)
+	}
+	if len(ps.RxSCs) != 1 || ps.RxSCs[0].SCI != "0200000000990001" || ps.RxSCs[0].SAs[0].AN != 2 ||
+		ps.RxSCs[0].SAs[0].KeyID != hex.EncodeToString(append([]byte{0xbb, 2}, make([]byte, 14)...)) {
+		t.Errorf("rx SCs: %+v", ps.RxSCs)
+	}
+
+	code, out, _ = h.ctl("status")
+	if code != ExitOK || !strings.Contains(out, "a: msa on eth0: SECURED") || !strings.Contains(out, "TXSC: "+ps.SCI+" on SA 1") ||
+		!strings.Contains(out, "1: PN 1, state on, key aa01") || !strings.Contains(out, "(current)") {
+		t.Errorf("status text (exit %d):\n%s", code, out)
+	}
+	for _, cmd := range []string{"peers", "stats"} {
+		if code, out, errOut := h.ctl(cmd); code != ExitOK || out == "" {
+			t.Errorf("%s: exit %d %s %s", cmd, code, out, errOut)
+		}
+	}
+	h.assertNoKeys(t, out)
+}
+
+// changes lists the state-changing calls a SecY received (reads excluded).
+func changes(r *secytest.Recorder) string {
+	var out []string
+	for _, c := range r.Calls() {
+		if c.Op != secytest.OpStatus && c.Op != secytest.OpTxNextPN {
+			out = append(out, c.String())
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func (h *harness) assertNoKeys(t *testing.T, more ...string) {
+	t.Helper()
+	all := h.log.String() + strings.Join(more, "")
+	for _, k := range [][]byte{txKey, rxKey, cak} {
+		for _, form := range []string{hex.EncodeToString(k), strings.ToUpper(hex.EncodeToString(k)), string(k)} {
+			if strings.Contains(all, form) {
+				t.Errorf("key material %q appears in output or logs", form)
+			}
+		}
+	}
+}
+
+func TestDaemonReloadTouchesOnlyChangedPorts(t *testing.T) {
+	h := startHarness(t, testConfig(t, fmt.Sprintf(twoPorts, "1m"), keys()))
+	defer h.d.Shutdown()
+	h.waitSecured(t, "a", "b")
+	recA := h.opener.recorders("msa")[0]
+	callsA := len(recA.Calls())
+	recB := h.opener.recorders("msb")[0]
+	changesB := changes(recB)
+
+	// A rekey interval change is retuned live: no port is rebuilt.
+	r := h.d.Reload(testConfig(t, fmt.Sprintf(twoPorts, "2m"), keys()))
+	if fmt.Sprint(r.Retuned, r.Unchanged, r.Restarted, r.Added, r.Removed) != "[b] [a] [] [] []" {
+		t.Errorf("reload result %+v", r)
+	}
+	h.mu.Lock()
+	tun := h.mkas["b"].tun
+	h.mu.Unlock()
+	if len(tun) != 1 || tun[0].RekeyInterval != 2*time.Minute {
+		t.Errorf("tunables handed to MKA: %+v", tun)
+	}
+	if n := len(h.opener.recorders("msb")); n != 1 {
+		t.Errorf("port b reopened %d times on a tunable change", n-1)
+	}
+	if h.d.Config().Port("b").MKA.RekeyInterval != 2*time.Minute {
+		t.Errorf("running config not updated")
+	}
+
+	// A new TX key rebuilds port a only.
+	ks := keys()
+	ks["/k/tx"] = bytes.Repeat([]byte{0x11}, 16)
+	r = h.d.Reload(testConfig(t, fmt.Sprintf(twoPorts, "2m"), ks))
+	if fmt.Sprint(r.Restarted, r.Unchanged) != "[a] [b]" {
+		t.Errorf("reload result %+v", r)
+	}
+	if calls := recA.Calls(); calls[len(calls)-1].Op != secytest.OpClose {
+		t.Errorf("old SecY of a not closed: %v", calls[len(calls)-1])
+	}
+	if len(recA.Calls()) <= callsA {
+		t.Errorf("port a not rebuilt")
+	}
+	h.waitSecured(t, "a", "b")
+	if n := len(h.opener.recorders("msa")); n != 2 {
+		t.Errorf("port a opened %d times, want 2", n)
+	}
+	if got := changes(recB); got != changesB {
+		t.Errorf("unchanged port b's SecY was changed by reloads:\nbefore %s\nafter  %s", changesB, got)
+	}
+
+	// Removing b stops it and closes its SecY.
+	r = h.d.Reload(testConfig(t, strings.SplitN(fmt.Sprintf(twoPorts, "2m"), "[port.b]", 2)[0], ks))
+	if fmt.Sprint(r.Removed) != "[b]" {
+		t.Errorf("reload result %+v", r)
+	}
+	if calls := recB.Calls(); calls[len(calls)-1].Op != secytest.OpClose {
+		t.Errorf("removed port's SecY not closed")
+	}
+	if code, _, errOut := h.ctl("status", "b"); code != ExitFailed || !strings.Contains(errOut, `no port "b"`) {
+		t.Errorf("status of removed port: exit %d %s", code, errOut)
+	}
+	h.assertNoKeys(t)
+}
+
+func TestDaemonExitCodesAndRekey(t *testing.T) {
+	cfg := testConfig(t, fmt.Sprintf(twoPorts, "1m"), keys())
+	h := startHarness(t, cfg, map[string]error{"msb": errors.New("parent eth1: no such device")})
+	defer h.d.Shutdown()
+	h.waitSecured(t, "a")
+
+	// b never comes up: status says why and exits 1.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, out, _ := h.ctl("status", "b")
+		if code == ExitNotSecured && strings.Contains(out, "FAILED") && strings.Contains(out, "parent eth1: no such device") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status b: exit %d\n%s", code, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, _, _ := h.ctl("status"); code != ExitNotSecured {
+		t.Errorf("status of all with one unsecured: exit %d", code)
+	}
+	if code, _, errOut := h.ctl("rekey", "a"); code != ExitFailed || !strings.Contains(errOut, "static keys") {
+		t.Errorf("rekey static: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := h.ctl("rekey"); code != ExitUsage {
+		t.Errorf("rekey without port: exit %d %s", code, errOut)
+	}
+	if code, _, _ := h.ctl("frobnicate"); code != ExitUsage {
+		t.Errorf("unknown command: exit %d", code)
+	}
+	var out, errb bytes.Buffer
+	if code := CtlMain([]string{"-s", filepath.Join(t.TempDir(), "none.sock"), "status"}, &out, &errb); code != ExitUnreachable ||
+		!strings.Contains(errb.String(), "macsecd unreachable") {
+		t.Errorf("unreachable: exit %d %s", code, errb.String())
+	}
+	if !strings.Contains(h.log.String(), "port failed; retrying") || !strings.Contains(h.log.String(), "no such device") {
+		t.Errorf("failure not logged:\n%s", h.log.String())
+	}
+}
+
+func TestDaemonShutdownClosesSecYs(t *testing.T) {
+	h := startHarness(t, testConfig(t, fmt.Sprintf(twoPorts, "1m"), keys()))
+	h.waitSecured(t, "a", "b")
+	h.d.Shutdown()
+	for _, ifn := range []string{"msa", "msb"} {
+		calls := h.opener.recorders(ifn)[0].Calls()
+		if calls[len(calls)-1].Op != secytest.OpClose {
+			t.Errorf("%s: last call %v, want Close", ifn, calls[len(calls)-1])
+		}
+	}
+	if !strings.Contains(h.log.String(), "port stopped") {
+		t.Errorf("stop not logged")
+	}
+}
