@@ -1,0 +1,78 @@
+package userspace
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+
+	"github.com/macsecd/macsecd/macsec"
+)
+
+// Default EtherTypes handed to the key agreement instead of the data path:
+// EAPOL (802.1X-2020 11.1.4). Config.EAPOLEtherTypes adds the configured
+// WAN EtherType (0x876F) where one is used.
+const EtherTypeEAPOL = 0x888E
+
+// Config configures a userspace SecY.
+type Config struct {
+	// Name is the name of the clear-side TAP interface (for example
+	// "macsec0"); the kernel picks one ("tap%d") when empty.
+	Name string
+	// Parent is the wire-side interface that carries the protected
+	// frames, opened with AF_PACKET.
+	Parent string
+	// MAC is the TAP interface's MAC address; nil uses the parent's. The
+	// parent is put in promiscuous mode when the two differ, since the
+	// peer addresses frames to this MAC.
+	MAC net.HardwareAddr
+	// Port is the port identifier of the SecY's SCI (MAC, Port); zero
+	// means 1, as the kernel's default SCI.
+	Port uint16
+	// Policy is the initial SecY policy (MKA changes it with SetPolicy).
+	Policy macsec.Policy
+	// Queues is the number of TAP queues and of worker pairs (one
+	// transmit and one receive goroutine each); zero means one per CPU.
+	Queues int
+	// EAPOLEtherTypes are the EtherTypes delivered to the FrameConn
+	// (EAPOL() ) instead of the Controlled Port; empty means 0x888E only.
+	EAPOLEtherTypes []uint16
+	// KeepParentIPv6 leaves IPv6 enabled on the parent. By default the
+	// backend disables it: the parent carries only MACsec and EAPOL, and
+	// an IPv6 stack on it would send neighbour discovery in the clear.
+	KeepParentIPv6 bool
+	// PNThreshold and OnPNThreshold are passed to the SecY model (see
+	// macsec.Config): the callback runs on a data-path goroutine and must
+	// not block.
+	PNThreshold   uint64
+	OnPNThreshold func(an macsec.AN, pn uint64)
+	// Logger receives state changes (TAP lost and recreated, parent down
+	// and up); nil discards them.
+	Logger *slog.Logger
+}
+
+func (c *Config) withDefaults() (Config, error) {
+	cfg := *c
+	if cfg.Parent == "" {
+		return cfg, fmt.Errorf("userspace: config: no parent interface")
+	}
+	if cfg.Port == 0 {
+		cfg.Port = 1
+	}
+	if cfg.Queues <= 0 {
+		cfg.Queues = runtime.NumCPU()
+	}
+	if cfg.Queues > 16 {
+		cfg.Queues = 16
+	}
+	if len(cfg.EAPOLEtherTypes) == 0 {
+		cfg.EAPOLEtherTypes = []uint16{EtherTypeEAPOL}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MAC != nil && len(cfg.MAC) != 6 {
+		return cfg, fmt.Errorf("userspace: config: MAC %s is not a 48-bit address", cfg.MAC)
+	}
+	return cfg, nil
+}

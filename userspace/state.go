@@ -1,0 +1,180 @@
+package userspace
+
+import (
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/vishvananda/netns"
+)
+
+// superviseInterval is how often the supervisor looks at the parent's
+// link state and retries a lost TAP.
+const superviseInterval = 200 * time.Millisecond
+
+// State is the health of the backend's interfaces and its data-path
+// counters (the 802.1AE counters are in Status).
+type State struct {
+	TAP        string // clear-side interface
+	TAPPresent bool   // false between an operator deleting the TAP and its recreation
+	Parent     string
+	ParentUp   bool // parent administratively up with carrier
+	// TAPRecreated counts TAP interfaces recreated after a loss; the
+	// addresses the operator had put on the lost one must be put back.
+	TAPRecreated uint64
+	// ParentDownEvents counts transitions of the parent to down.
+	ParentDownEvents uint64
+	LastError        string
+
+	TxFrames      uint64 // frames read from the TAP (a super-frame counts once)
+	TxSegments    uint64 // protected frames sent on the parent
+	TxBadOffload  uint64 // TAP frames with malformed offload metadata, dropped
+	TxDropped     uint64 // frames the SecY refused to protect (port, SA, length)
+	TxSendErrors  uint64 // frames the parent refused (down)
+	TxWireDropped uint64 // frames the parent's driver dropped (queue full)
+	RxFrames      uint64 // frames received on the parent
+	RxTruncated   uint64 // frames too long for the parent MTU, dropped
+	RxDropped     uint64 // frames the SecY refused (counted in Status too)
+	RxEAPOL       uint64 // EAPOL frames passed to the FrameConn
+	RxEAPOLDrops  uint64 // EAPOL frames dropped because nobody read them
+	RxTAPWrites   uint64 // writes to the TAP, after coalescing
+	RxTAPErrors   uint64 // writes the TAP refused (deleted or down)
+	RxRecvErrors  uint64 // failed receive calls (parent down)
+}
+
+// State returns the backend's health and data-path counters.
+func (b *Backend) State() State {
+	b.mu.Lock()
+	s := State{
+		TAP:              b.tapName,
+		TAPPresent:       b.tapPresent,
+		Parent:           b.parent.Name,
+		ParentUp:         b.parentUp,
+		TAPRecreated:     b.recreated,
+		ParentDownEvents: b.parentDown,
+		LastError:        b.lastErr,
+	}
+	b.mu.Unlock()
+	for i := range b.stats {
+		w := &b.stats[i]
+		s.TxFrames += w.txFrames.Load()
+		s.TxSegments += w.txSegments.Load()
+		s.TxBadOffload += w.txBadOffload.Load()
+		s.TxDropped += w.txDropped.Load()
+		s.TxSendErrors += w.txSendErrors.Load()
+		s.TxWireDropped += w.txWireDropped.Load()
+		s.RxFrames += w.rxFrames.Load()
+		s.RxTruncated += w.rxTruncated.Load()
+		s.RxDropped += w.rxDropped.Load()
+		s.RxEAPOL += w.rxEAPOL.Load()
+		s.RxTAPWrites += w.rxTAPWrites.Load()
+		s.RxTAPErrors += w.rxTAPErrors.Load()
+		s.RxRecvErrors += w.rxRecvErrors.Load()
+	}
+	if b.eapol != nil {
+		s.RxEAPOLDrops = b.eapol.Dropped.Load()
+	}
+	return s
+}
+
+// noteParentDown records a parent failure seen by the data path.
+func (b *Backend) noteParentDown() {
+	b.mu.Lock()
+	b.setParentUp(false)
+	b.mu.Unlock()
+}
+
+// setParentUp records the parent's state; b.mu is held.
+func (b *Backend) setParentUp(up bool) {
+	if up == b.parentUp {
+		return
+	}
+	b.parentUp = up
+	if up {
+		b.cfg.Logger.Info("parent interface up", "parent", b.parent.Name)
+		return
+	}
+	b.parentDown++
+	b.cfg.Logger.Warn("parent interface down", "parent", b.parent.Name)
+}
+
+// supervise watches the parent's link state and recreates the TAP after
+// an operator deleted it. It runs on its own thread in the backend's
+// network namespace, since TUN and netlink act on the caller's namespace.
+func (b *Backend) supervise() {
+	defer b.wg.Done()
+	runtime.LockOSThread()
+	// The thread is never unlocked: if it was moved to another namespace
+	// it must die with the goroutine rather than serve other goroutines.
+	if cur, err := netns.Get(); err == nil {
+		if !cur.Equal(b.ns) {
+			if err := netns.Set(b.ns); err != nil {
+				b.mu.Lock()
+				b.lastErr = "supervisor: enter namespace: " + err.Error()
+				b.mu.Unlock()
+			}
+		}
+		cur.Close()
+	}
+	t := time.NewTicker(superviseInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-b.tapLost:
+			b.recreateTAP()
+		case <-t.C:
+			b.checkParent()
+			b.mu.Lock()
+			lost := !b.tapPresent
+			b.mu.Unlock()
+			if lost {
+				b.recreateTAP()
+			}
+		}
+	}
+}
+
+func (b *Backend) checkParent() {
+	ifi, err := net.InterfaceByIndex(b.parent.Index)
+	up := err == nil && ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagRunning != 0
+	b.mu.Lock()
+	b.setParentUp(up)
+	if err != nil {
+		b.lastErr = "parent: " + err.Error()
+	}
+	b.mu.Unlock()
+}
+
+// recreateTAP replaces a lost TAP with a new one of the same name and
+// restarts the transmit goroutines on it. The receive goroutines pick it
+// up by themselves.
+func (b *Backend) recreateTAP() {
+	b.mu.Lock()
+	if b.closed || b.tapPresent {
+		b.mu.Unlock()
+		return
+	}
+	name := b.tapName
+	b.mu.Unlock()
+	if old := b.dev.Load(); old != nil {
+		old.Close()
+	}
+	dev, err := b.openTAP(name)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err != nil {
+		b.lastErr = err.Error()
+		return
+	}
+	if b.closed {
+		dev.Close()
+		return
+	}
+	b.dev.Store(dev)
+	b.tapPresent = true
+	b.recreated++
+	b.cfg.Logger.Info("TAP interface recreated", "tap", name)
+	b.startTx(dev)
+}

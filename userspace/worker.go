@@ -1,0 +1,312 @@
+package userspace
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/macsecd/macsecd/macsec"
+	"github.com/macsecd/macsecd/userspace/afpacket"
+	"github.com/macsecd/macsecd/userspace/offload"
+	"github.com/macsecd/macsecd/userspace/tap"
+)
+
+// rxBatch is the number of frames one recvmmsg call may return.
+const rxBatch = 64
+
+// rxOffset is where received frames start in their buffers: room for the
+// virtio-net header in front of a frame that reaches the TAP unchanged
+// (validated frames start a SecTAG length further in).
+const rxOffset = offload.VnetHdrLen
+
+// workerStats are the data-path counters that 802.1AE does not define
+// (those are in the SecY). Each worker adds to its own entry once per
+// batch.
+type workerStats struct {
+	txFrames      atomic.Uint64 // frames read from the TAP (super-frames count once)
+	txSegments    atomic.Uint64 // wire frames handed to the socket
+	txBadOffload  atomic.Uint64 // TAP frames with malformed GSO metadata
+	txDropped     atomic.Uint64 // frames Protect refused (port down, no SA, too long)
+	txSendErrors  atomic.Uint64 // frames the socket refused (parent down)
+	rxFrames      atomic.Uint64 // frames received on the parent
+	rxTruncated   atomic.Uint64 // frames longer than the parent MTU allows
+	rxDropped     atomic.Uint64 // frames Validate dropped
+	rxEAPOL       atomic.Uint64 // EAPOL frames passed to the FrameConn
+	rxTAPWrites   atomic.Uint64 // writes to the TAP (after coalescing)
+	rxTAPErrors   atomic.Uint64 // writes the TAP refused (deleted or down)
+	rxRecvErrors  atomic.Uint64 // failed receive calls
+	txWireDropped atomic.Uint64 // frames the driver dropped (queue full)
+	_             [64]byte      // keep workers' counters off each other's cache lines
+}
+
+// startTx starts one transmit goroutine per TAP queue.
+func (b *Backend) startTx(dev *tap.Device) {
+	for i, q := range dev.Queues() {
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			err := b.txLoop(q, b.conns[i], &b.stats[i])
+			b.txExit(dev, err)
+		}()
+	}
+}
+
+// startRx starts the receive goroutine of socket i.
+func (b *Backend) startRx(i int) {
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.rxLoop(i, b.conns[i], &b.stats[i])
+	}()
+}
+
+// txExit handles the end of a transmit goroutine: unless the backend is
+// closing, the TAP is gone and the supervisor recreates it.
+func (b *Backend) txExit(dev *tap.Device, err error) {
+	select {
+	case <-b.done:
+		return
+	default:
+	}
+	if b.dev.Load() != dev {
+		return // already replaced
+	}
+	b.mu.Lock()
+	if b.tapPresent {
+		b.tapPresent = false
+		b.lastErr = "TAP read: " + err.Error()
+		b.cfg.Logger.Warn("TAP interface lost; recreating", "tap", b.tapName, "err", err)
+	}
+	b.mu.Unlock()
+	select {
+	case b.tapLost <- struct{}{}:
+	default:
+	}
+}
+
+// txPipe is the state of one transmit goroutine: the buffer a TAP frame is
+// read into, the slots its segments are protected in (each with headroom
+// for the SecTAG and tailroom for the ICV) and the batch for sendmmsg.
+type txPipe struct {
+	w     *macsec.Worker
+	conn  *afpacket.Conn
+	st    *workerStats
+	slots [][]byte
+	sizes []int
+	batch [][]byte
+	used  int
+
+	frames, segs, bad, dropped, sendErr uint64
+	lastWireDrops                       uint64
+}
+
+func (b *Backend) newTxPipe(conn *afpacket.Conn, st *workerStats) *txPipe {
+	p := &txPipe{
+		w:     b.SoftSecY.NewWorker(),
+		conn:  conn,
+		st:    st,
+		slots: make([][]byte, afpacket.MaxBatch),
+		sizes: make([]int, afpacket.MaxBatch),
+		batch: make([][]byte, 0, afpacket.MaxBatch),
+	}
+	// A segment is at most a parent-MTU frame (plus a VLAN tag the TAP may
+	// carry; Protect refuses what the wire cannot take).
+	slot := macsec.Headroom + b.maxFrame + 4 + macsec.Tailroom
+	mem := make([]byte, slot*afpacket.MaxBatch)
+	for i := range p.slots {
+		p.slots[i] = mem[i*slot : (i+1)*slot : (i+1)*slot]
+	}
+	return p
+}
+
+// txLoop moves frames from a TAP queue to the wire until the queue fails.
+func (b *Backend) txLoop(q *tap.Queue, conn *afpacket.Conn, st *workerStats) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	p := b.newTxPipe(conn, st)
+	defer p.w.Close()
+	rbuf := make([]byte, offload.VnetHdrLen+offload.MaxFrame)
+	for {
+		n, err := q.Read(rbuf)
+		if err != nil {
+			return err
+		}
+		// Gather what else is queued, up to a full batch, so that small
+		// frames share one sendmmsg.
+		for n > 0 {
+			p.add(rbuf[:n])
+			if p.used == len(p.slots) {
+				p.flush()
+			}
+			if n, err = q.TryRead(rbuf); err != nil {
+				p.flush()
+				return err
+			}
+		}
+		p.flush()
+	}
+}
+
+// add splits and protects one frame read from the TAP into the batch.
+func (p *txPipe) add(frame []byte) {
+	p.frames++
+	hdr, err := offload.DecodeVnetHdr(frame)
+	if err != nil {
+		p.bad++
+		return
+	}
+	frame = frame[offload.VnetHdrLen:]
+	k, err := offload.Split(hdr, frame, p.slots[p.used:], macsec.Headroom, p.sizes[p.used:])
+	if errors.Is(err, offload.ErrTooManySegs) && p.used > 0 {
+		p.flush()
+		k, err = offload.Split(hdr, frame, p.slots, macsec.Headroom, p.sizes)
+	}
+	if err != nil {
+		p.bad++
+		return
+	}
+	for j := p.used; j < p.used+k; j++ {
+		out, err := p.w.Protect(p.slots[j][:macsec.Headroom+p.sizes[j]], macsec.Headroom)
+		if err != nil {
+			p.dropped++
+			continue
+		}
+		p.batch = append(p.batch, out)
+	}
+	p.used += k
+}
+
+// flush sends the batch and publishes the counters.
+func (p *txPipe) flush() {
+	if len(p.batch) > 0 {
+		n, err := p.conn.Send(p.batch)
+		p.segs += uint64(n)
+		if err != nil {
+			p.sendErr += uint64(len(p.batch) - n)
+		}
+	}
+	p.batch = p.batch[:0]
+	p.used = 0
+	p.w.Flush()
+	st := p.st
+	st.txFrames.Add(p.frames)
+	st.txSegments.Add(p.segs)
+	st.txBadOffload.Add(p.bad)
+	st.txDropped.Add(p.dropped)
+	st.txSendErrors.Add(p.sendErr)
+	if d := p.conn.Drops; d != p.lastWireDrops {
+		st.txWireDropped.Add(d - p.lastWireDrops)
+		p.lastWireDrops = d
+	}
+	p.frames, p.segs, p.bad, p.dropped, p.sendErr = 0, 0, 0, 0, 0
+}
+
+// tapWriter writes to queue i of whatever TAP is current, so that the
+// receive goroutines survive the TAP being recreated.
+type tapWriter struct {
+	b *Backend
+	i int
+}
+
+var errNoTAP = errors.New("userspace: no TAP interface")
+
+func (t *tapWriter) Write(p []byte) (int, error) {
+	d := t.b.dev.Load()
+	if d == nil {
+		return 0, errNoTAP
+	}
+	qs := d.Queues()
+	return qs[t.i%len(qs)].Write(p)
+}
+
+// rxLoop moves frames from socket i to the TAP (or the FrameConn) until
+// the backend closes.
+func (b *Backend) rxLoop(i int, conn *afpacket.Conn, st *workerStats) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	w := b.SoftSecY.NewWorker()
+	defer w.Close()
+	co := offload.NewCoalescer(&tapWriter{b: b, i: i})
+	slots := make([][]byte, rxBatch)
+	bufs := make([][]byte, rxBatch)
+	sizes := make([]int, rxBatch)
+	slot := rxOffset + b.maxFrame + 4
+	mem := make([]byte, slot*rxBatch)
+	for j := range slots {
+		slots[j] = mem[j*slot : (j+1)*slot : (j+1)*slot]
+		bufs[j] = slots[j][rxOffset:]
+	}
+	var frames, trunc, dropped, eapol uint64
+	for {
+		n, err := conn.Recv(bufs, sizes)
+		if err != nil {
+			select {
+			case <-b.done:
+				return
+			default:
+			}
+			st.rxRecvErrors.Add(1)
+			if errors.Is(err, unix.ENETDOWN) {
+				b.noteParentDown()
+				continue
+			}
+			if errors.Is(err, os.ErrClosed) || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Unknown failure: do not spin on it.
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		for j := 0; j < n; j++ {
+			frames++
+			size := sizes[j]
+			if size > len(bufs[j]) {
+				trunc++
+				continue
+			}
+			frame := bufs[j][:size]
+			if size < 14 {
+				dropped++
+				continue
+			}
+			if b.isEAPOL(binary.BigEndian.Uint16(frame[12:])) {
+				eapol++
+				b.eapol.deliver(frame)
+				continue
+			}
+			clear, err := w.Validate(frame)
+			if err != nil {
+				dropped++
+				continue
+			}
+			start := cap(slots[j]) - cap(clear)
+			co.Add(slots[j][:start+len(clear)], start)
+		}
+		co.Flush()
+		w.Flush()
+		st.rxFrames.Add(frames)
+		st.rxTruncated.Add(trunc)
+		st.rxDropped.Add(dropped)
+		st.rxEAPOL.Add(eapol)
+		st.rxTAPWrites.Store(co.Writes)
+		st.rxTAPErrors.Store(co.Errors)
+		frames, trunc, dropped, eapol = 0, 0, 0, 0
+	}
+}
+
+// isEAPOL reports whether frames of EtherType et belong to the key
+// agreement.
+func (b *Backend) isEAPOL(et uint16) bool {
+	for _, e := range b.eth {
+		if e == et && e != 0 {
+			return true
+		}
+	}
+	return false
+}
