@@ -54,7 +54,8 @@ func eapolBody(frame []byte) (et uint16, ver, typ uint8, body []byte, err error)
 }
 
 // Unmarshal is Parse into an existing Frame, reusing its slices' storage
-// where it can (the receive path parses every MKPDU into one Frame).
+// where it can (the receive path parses every MKPDU into one Frame). On
+// error the Frame holds unspecified partial results.
 func (f *Frame) Unmarshal(frame []byte) error {
 	et, ver, typ, body, err := eapolBody(frame)
 	if err != nil {
