@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/macsecd/macsecd/link"
 )
 
 // Backend names a SecY backend as the configuration spells it (the daemon's
@@ -42,9 +44,9 @@ type Capabilities struct {
 
 // Choice is one backend to try for a port.
 type Choice struct {
-	Backend Backend // Offload, Kernel or Userspace; never Auto
-	Offload Mode    // MAC or PHY when Backend is Offload; Off otherwise
-	Reason  string  // why, for logs and `macsecctl status`
+	Backend Backend      // Offload, Kernel or Userspace; never Auto
+	Offload link.Offload // OffloadMAC or OffloadPHY when Backend is Offload, else OffloadOff
+	Reason  string       // why, for logs and `macsecctl status`
 }
 
 // String formats the choice for logs: "offload (mac)", "kernel".
@@ -93,8 +95,8 @@ var ErrNoBackend = errors.New("no usable SecY backend")
 // Userspace are that backend or an error.
 func Choose(c Capabilities, requested Backend) Decision {
 	offloads, whyNoOffload := offloadChoices(c)
-	kernel := Choice{Backend: Kernel, Offload: Off}
-	user := Choice{Backend: Userspace, Offload: Off}
+	kernel := Choice{Backend: Kernel, Offload: link.OffloadOff}
+	user := Choice{Backend: Userspace, Offload: link.OffloadOff}
 	switch requested {
 	case Offload:
 		if len(offloads) == 0 {
@@ -174,10 +176,10 @@ func offloadChoices(c Capabilities) ([]Choice, string) {
 	}
 	var out []Choice
 	if c.MAC {
-		out = append(out, Choice{Backend: Offload, Offload: MAC, Reason: "mac offload (" + c.MACWhy + ")"})
+		out = append(out, Choice{Backend: Offload, Offload: link.OffloadMAC, Reason: "mac offload (" + c.MACWhy + ")"})
 	}
 	if c.PHY {
-		out = append(out, Choice{Backend: Offload, Offload: PHY, Reason: "phy offload (" + c.PHYWhy + ")"})
+		out = append(out, Choice{Backend: Offload, Offload: link.OffloadPHY, Reason: "phy offload (" + c.PHYWhy + ")"})
 	}
 	if len(out) == 0 {
 		return nil, "no offload: mac: " + c.MACWhy + "; phy: " + c.PHYWhy

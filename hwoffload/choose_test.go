@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/macsecd/macsecd/link"
 )
 
 // capsFrom builds Capabilities from a four-letter pattern "MPKU" where a
@@ -36,7 +38,7 @@ func chain(d Decision) string {
 		case Offload:
 			s = append(s, c.Offload.String())
 		default:
-			if c.Offload != Off {
+			if c.Offload != link.OffloadOff {
 				s = append(s, fmt.Sprintf("%s-with-offload-%s", c.Backend, c.Offload))
 				continue
 			}
@@ -175,7 +177,7 @@ func TestChooseVeth(t *testing.T) {
 		KernelWhy: "generic netlink family macsec version 1",
 	}
 	d := Choose(c, Auto)
-	if d.Err != nil || d.Backend != Kernel || d.Offload != Off || len(d.Fallbacks) != 0 {
+	if d.Err != nil || d.Backend != Kernel || d.Offload != link.OffloadOff || len(d.Fallbacks) != 0 {
 		t.Fatalf("Choose = %+v, want kernel alone", d)
 	}
 	const want = "auto: software kernel MACsec (generic netlink family macsec version 1), because no offload: " +
