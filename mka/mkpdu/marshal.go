@@ -107,8 +107,9 @@ func (p *MKPDU) appendSets(b []byte) ([]byte, error) {
 	}
 	for _, l := range []struct {
 		typ     uint8
+		octet2  uint8
 		entries []PeerEntry
-	}{{TypeLivePeerList, p.LivePeers}, {TypePotentialPeerList, p.PotentialPeers}} {
+	}{{TypeLivePeerList, p.KeyServerSSCI, p.LivePeers}, {TypePotentialPeerList, 0, p.PotentialPeers}} {
 		if l.entries == nil {
 			continue
 		}
@@ -116,7 +117,7 @@ func (p *MKPDU) appendSets(b []byte) ([]byte, error) {
 		if n > maxSetBodyLen {
 			return nil, fmt.Errorf("mkpdu: marshal: peer list type %d: %d entries do not fit", l.typ, len(l.entries))
 		}
-		b = appendSetHeader(b, l.typ, 0, 0, n)
+		b = appendSetHeader(b, l.typ, l.octet2, 0, n)
 		for _, e := range l.entries {
 			b = append(b, e.MI[:]...)
 			b = binary.BigEndian.AppendUint32(b, e.MN)

@@ -41,6 +41,7 @@ func fullFrame() *Frame {
 				CKN: testCKN[:5], // 5 octets: exercises padding
 			},
 			LivePeers:      []PeerEntry{{MI: miB, MN: 3}},
+			KeyServerSSCI:  1,
 			PotentialPeers: []PeerEntry{{MI: MI{0xcc}, MN: 1}, {MI: MI{0xdd}, MN: 0xffffffff}},
 			SAKUse: &SAKUse{
 				LatestKI: KI{MI: miA, KN: 2}, LatestAN: 1, LatestTx: true, LatestRx: true, LatestLowestPN: 0x11223344,

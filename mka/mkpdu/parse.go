@@ -156,7 +156,7 @@ func (p *MKPDU) unmarshalSet(typ, o2, bits uint8, body []byte) error {
 			l[i].MN = binary.BigEndian.Uint32(e[12:])
 		}
 		if typ == TypeLivePeerList {
-			p.LivePeers = l
+			p.LivePeers, p.KeyServerSSCI = l, o2
 		} else {
 			p.PotentialPeers = l
 		}

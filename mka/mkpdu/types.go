@@ -119,12 +119,17 @@ type MKPDU struct {
 	// empty non-nil slice is a list with no entries.
 	LivePeers      []PeerEntry
 	PotentialPeers []PeerEntry
-	SAKUse         *SAKUse
-	DistSAK        *DistSAK
-	DistCAK        *DistCAK
-	KMD            *KMD
-	Announcement   *Announcement
-	XPN            *XPN
+	// KeyServerSSCI is the second header octet of the Live Peer List: with
+	// MKA version 3 and an XPN cipher suite, the least significant octet
+	// of the key server's SSCI (802.1X-2020 Figure 11-9, 11.11.3); zero
+	// otherwise. It is sent only with a Live Peer List.
+	KeyServerSSCI uint8
+	SAKUse        *SAKUse
+	DistSAK       *DistSAK
+	DistCAK       *DistCAK
+	KMD           *KMD
+	Announcement  *Announcement
+	XPN           *XPN
 	// Unknown holds parameter sets of types this package does not know,
 	// which a receiver skips (802.1X-2020 11.11.3); Marshal emits them
 	// after the known sets (tests use this to check peers skip them).
