@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/macsecd/macsecd/hwoffload"
 	"github.com/macsecd/macsecd/macsec"
+	"github.com/macsecd/macsecd/mka"
 )
 
 // DefaultConfigFile is where macsecd looks for its configuration when no
@@ -55,17 +57,6 @@ func (c *Config) Zero() {
 	}
 }
 
-// Backend names a SecY backend as the config spells it.
-type Backend string
-
-// Backends.
-const (
-	BackendAuto      Backend = "auto"
-	BackendOffload   Backend = "offload"
-	BackendKernel    Backend = "kernel"
-	BackendUserspace Backend = "userspace"
-)
-
 // KeyAgreement is how a port gets its SAKs.
 type KeyAgreement string
 
@@ -78,9 +69,9 @@ const (
 // PortConfig is one secured port.
 type PortConfig struct {
 	Name         string
-	Parent       string // wire-side interface
-	Interface    string // secured interface macsecd creates
-	Backend      Backend
+	Parent       string            // wire-side interface
+	Interface    string            // secured interface macsecd creates
+	Backend      hwoffload.Backend // auto, offload, kernel, userspace
 	KeyAgreement KeyAgreement
 	// Policy is the SecY policy; ProtectFrames is true and the rest comes
 	// from the config.
@@ -410,12 +401,12 @@ type rawTest struct {
 // Defaults applied when a field is absent; docs/config.md lists them.
 const (
 	defaultPriority         = 16
-	defaultHelloTime        = 2 * time.Second
-	defaultBoundedHelloTime = 500 * time.Millisecond
-	defaultLifeTime         = 6 * time.Second
+	defaultHelloTime        = mka.HelloTime
+	defaultBoundedHelloTime = mka.BoundedHelloTime
+	defaultLifeTime         = mka.LifeTime
 	defaultMKAVersion       = 3
-	defaultPNExhaustion32   = 0xC0000000         // 3/4 of the 32-bit PN space
-	defaultPNExhaustion64   = 0xC000000000000000 // 3/4 of the 64-bit PN space
+	defaultPNExhaustion32   = mka.DefaultPNExhaustion
+	defaultPNExhaustion64   = mka.DefaultXPNPNExhaustion
 )
 
 // EAPOL destinations by name (802.1X-2020 11.1.1 table 11-1).
@@ -543,11 +534,11 @@ func (v *validator) portConfig(name string, rp *rawPort) *PortConfig {
 		v.errorf("interface", "must differ from parent %q", rp.Parent)
 	}
 
-	switch Backend(rp.Backend) {
+	switch b := hwoffload.Backend(rp.Backend); b {
 	case "":
-		p.Backend = BackendAuto
-	case BackendAuto, BackendOffload, BackendKernel, BackendUserspace:
-		p.Backend = Backend(rp.Backend)
+		p.Backend = hwoffload.Auto
+	case hwoffload.Auto, hwoffload.Offload, hwoffload.Kernel, hwoffload.Userspace:
+		p.Backend = b
 	default:
 		v.errorf("backend", "%q is not auto, offload, kernel or userspace", rp.Backend)
 	}
@@ -702,6 +693,20 @@ func (v *validator) mkaConfig(rm *rawMKA, cs macsec.CipherSuite) *MKAConfig {
 	dur("mka.bounded_hello_time", rm.BoundedHelloTime, &m.BoundedHelloTime, false)
 	dur("mka.life_time", rm.LifeTime, &m.LifeTime, false)
 	dur("mka.rekey_interval", rm.RekeyInterval, &m.RekeyInterval, true)
+	// The participant runs the timers of 802.1X-2020 Table 9-3; the fields
+	// exist so that a config states them, and are checked against them.
+	for _, t := range []struct {
+		field     string
+		got, want time.Duration
+	}{
+		{"mka.hello_time", m.HelloTime, mka.HelloTime},
+		{"mka.bounded_hello_time", m.BoundedHelloTime, mka.BoundedHelloTime},
+		{"mka.life_time", m.LifeTime, mka.LifeTime},
+	} {
+		if t.got != t.want {
+			v.errorf(t.field, "%v: this release runs the 802.1X-2020 timer of %v only", t.got, t.want)
+		}
+	}
 	if m.BoundedHelloTime > m.HelloTime {
 		v.errorf("mka.bounded_hello_time", "%v is longer than hello_time %v", m.BoundedHelloTime, m.HelloTime)
 	}

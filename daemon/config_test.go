@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/macsecd/macsecd/hwoffload"
 	"github.com/macsecd/macsecd/macsec"
 )
 
@@ -54,7 +55,7 @@ func TestConfigDefaults(t *testing.T) {
 	if p.Policy != want {
 		t.Errorf("policy = %+v, want %+v", p.Policy, want)
 	}
-	if p.Backend != BackendAuto || p.KeyAgreement != KeyAgreementMKA || !p.MustSecure || p.SCIPort != 1 {
+	if p.Backend != hwoffload.Auto || p.KeyAgreement != KeyAgreementMKA || !p.MustSecure || p.SCIPort != 1 {
 		t.Errorf("port defaults: %+v", p)
 	}
 	m := p.MKA
@@ -136,9 +137,9 @@ include_sci = false
 sci_port = 7
 [port.p.mka]
 priority = 255
-hello_time = "1s"
-bounded_hello_time = "250ms"
-life_time = "3s"
+hello_time = "2s"
+bounded_hello_time = "500ms"
+life_time = "6s"
 rekey_interval = "10s"
 pn_exhaustion_threshold = 1000
 eapol_destination = "02:00:00:00:00:01"
@@ -161,12 +162,12 @@ initial_pn = 900
 	p := cfg.Port("p")
 	want := macsec.Policy{CipherSuite: macsec.GCMAESXPN128, Confidentiality: macsec.IntegrityOnly, ProtectFrames: true,
 		Validate: macsec.ValidateCheck, ReplayProtect: true, ReplayWindow: 64}
-	if p.Policy != want || p.MustSecure || p.SCIPort != 7 || p.Backend != BackendUserspace || p.TestInitialPN != 900 {
+	if p.Policy != want || p.MustSecure || p.SCIPort != 7 || p.Backend != hwoffload.Userspace || p.TestInitialPN != 900 {
 		t.Errorf("port: %+v", p)
 	}
 	m := p.MKA
-	if m.Priority != 255 || m.HelloTime != time.Second || m.BoundedHelloTime != 250*time.Millisecond ||
-		m.LifeTime != 3*time.Second || m.RekeyInterval != 10*time.Second || m.PNExhaustion != 1000 ||
+	if m.Priority != 255 || m.HelloTime != 2*time.Second || m.BoundedHelloTime != 500*time.Millisecond ||
+		m.LifeTime != 6*time.Second || m.RekeyInterval != 10*time.Second || m.PNExhaustion != 1000 ||
 		!bytes.Equal(m.EAPOLDest, net.HardwareAddr{2, 0, 0, 0, 0, 1}) || m.EAPOLEtherType != 0x876F ||
 		m.Version != 2 || !m.AlwaysICVIndex {
 		t.Errorf("mka: %+v", m)
@@ -201,7 +202,7 @@ func TestConfigErrors(t *testing.T) {
 		{"cak mode", strings.Replace(minimal, `/k/cak`, `/k/bad`, 1), `port "p1": mka.key[0].cak_file: /k/bad has mode 0644`},
 		{"cak file missing", strings.Replace(minimal, `/k/cak`, `/k/nope`, 1), `mka.key[0].cak_file: /k/nope: no such file`},
 		{"priority", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\npriority = 256\n[[port.p1.mka.key]]", 1), `mka.priority: 256 is outside 0..255`},
-		{"life", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\nlife_time = \"1s\"\n[[port.p1.mka.key]]", 1), `mka.life_time: 1s must be longer than hello_time 2s`},
+		{"life", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\nlife_time = \"1s\"\n[[port.p1.mka.key]]", 1), `mka.life_time: 1s: this release runs the 802.1X-2020 timer of 6s only`},
 		{"rekey", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\nrekey_interval = \"1s\"\n[[port.p1.mka.key]]", 1), `mka.rekey_interval: 1s is shorter than life_time`},
 		{"ethertype", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\neapol_ethertype = 0x0800\n[[port.p1.mka.key]]", 1), `mka.eapol_ethertype: 0x800 is not 0x888E (EAPOL) or 0x876F`},
 		{"dest", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\neapol_destination = \"nearest\"\n[[port.p1.mka.key]]", 1), `mka.eapol_destination: "nearest" is not pae, bridge, lldp, broadcast or a MAC address`},

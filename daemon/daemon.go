@@ -46,7 +46,7 @@ func New(cfg *Config, opts Options) *Daemon {
 		opts.Log = slog.Default()
 	}
 	if opts.Prober == nil {
-		opts.Prober = SystemProber{Offload: systemOffloadProbe}
+		opts.Prober = SystemProber{}
 	}
 	if opts.Opener == nil {
 		opts.Opener = SystemOpener{}

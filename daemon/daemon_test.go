@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/macsecd/macsecd/hwoffload"
 	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/macsec/secytest"
 )
@@ -48,9 +49,9 @@ func (f *fakeOpener) recorders(ifname string) []*secytest.Recorder {
 	return append([]*secytest.Recorder(nil), f.opens[ifname]...)
 }
 
-type fixedProber Capabilities
+type fixedProber hwoffload.Capabilities
 
-func (p fixedProber) Probe(string) Capabilities { return Capabilities(p) }
+func (p fixedProber) Probe(string) hwoffload.Capabilities { return hwoffload.Capabilities(p) }
 
 // fakeMKA stands in for the MKA participant where the test is about the
 // daemon: it installs one SA pair like static keying and records tunables
@@ -153,7 +154,7 @@ func startHarness(t *testing.T, cfg *Config, fail ...map[string]error) *harness 
 	}
 	h.d = New(cfg, Options{
 		Log:    slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Prober: fixedProber{Userspace: true, KernelWhy: "no macsec family", OffloadWhy: "no offload"},
+		Prober: fixedProber{Userspace: true, UserspaceWhy: "tun ok", KernelWhy: "no macsec family", MACWhy: "no mac offload", PHYWhy: "no phy offload"},
 		Opener: h.opener,
 		NewAgreement: func(p *PortConfig, att *Attachment, log *slog.Logger) (Agreement, error) {
 			if p.KeyAgreement == KeyAgreementStatic {

@@ -2,13 +2,12 @@ package daemon
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
 
+	"github.com/macsecd/macsecd/hwoffload"
 	"github.com/macsecd/macsecd/macsec"
 )
 
@@ -19,12 +18,13 @@ import (
 type FrameConn interface {
 	ReadFrame(buf []byte) (int, error)
 	WriteFrame(frame []byte) error
+	HardwareAddr() net.HardwareAddr
 	Close() error
 }
 
 // BackendSpec is what a backend needs to create a port's SecY.
 type BackendSpec struct {
-	Choice    Choice
+	Choice    hwoffload.Choice
 	Parent    string
 	Interface string
 	SCIPort   uint16
@@ -80,7 +80,7 @@ type port struct {
 	done   chan struct{}
 
 	mu      sync.Mutex
-	choice  Choice
+	choice  hwoffload.Choice
 	secy    macsec.SecY
 	ka      Agreement
 	lastErr error
@@ -130,29 +130,28 @@ func (p *port) loop(ctx context.Context) {
 func (p *port) runOnce(ctx context.Context) error {
 	cfg := p.cfg
 	caps := p.d.opts.Prober.Probe(cfg.Parent)
-	choices, err := SelectBackends(cfg.Backend, caps)
-	if err != nil {
-		return err
-	}
+	decision := hwoffload.Choose(caps, cfg.Backend)
 	spec := &BackendSpec{Parent: cfg.Parent, Interface: cfg.Interface, SCIPort: cfg.SCIPort, Policy: cfg.Policy}
 	if cfg.MKA != nil {
 		spec.EAPOL = &EAPOLSpec{EtherType: cfg.MKA.EAPOLEtherType, Destination: cfg.MKA.EAPOLDest}
 	}
+	// hwoffload.Open tries the choices in order and logs each refusal, so
+	// an offload that refuses the SecY falls back to software.
 	var att *Attachment
-	var errs []error
-	for _, c := range choices {
+	_, choice, err := hwoffload.Open(decision, func(c hwoffload.Choice) (macsec.SecY, error) {
 		spec.Choice = c
-		att, err = p.d.opts.Opener.Open(spec, p.log)
-		if err == nil {
-			p.log.Info("backend chosen", "backend", c.Backend, "offload", c.Offload, "reason", c.Reason)
-			break
+		a, err := p.d.opts.Opener.Open(spec, p.log)
+		if err != nil {
+			return nil, err
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", c.Backend, err))
-		p.log.Warn("backend refused the SecY; trying the next", "backend", c.Backend, "err", err)
+		att = a
+		return a.SecY, nil
+	}, p.log)
+	if err != nil {
+		return err
 	}
-	if att == nil {
-		return fmt.Errorf("no backend could create the SecY: %w", errors.Join(errs...))
-	}
+	spec.Choice = choice
+	p.log.Info("backend chosen", "backend", choice.Backend, "offload", choice.Offload.String(), "reason", choice.Reason)
 	secy := &lockedSecY{s: att.SecY}
 	att.SecY = secy
 	defer func() {
@@ -199,7 +198,7 @@ func (p *port) status() PortStatus {
 		}
 		return ps
 	}
-	ps.Backend, ps.BackendReason, ps.Offload = string(choice.Backend), choice.Reason, choice.Offload
+	ps.Backend, ps.BackendReason, ps.Offload = string(choice.Backend), choice.Reason, choice.Offload.String()
 	st, err := secy.Status()
 	if err != nil {
 		ps.State, ps.Error = "failed", "reading SecY status: "+err.Error()

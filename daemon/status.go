@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/macsecd/macsecd/macsec"
+	"github.com/macsecd/macsecd/mka"
 )
 
 // StatusSchemaVersion is the version of the JSON schema of StatusReport.
@@ -67,6 +68,9 @@ type MKAStatus struct {
 	LivePeers      []PeerStatus `json:"live_peers"`
 	PotentialPeers []PeerStatus `json:"potential_peers"`
 	LastRekey      string       `json:"last_rekey,omitempty"` // reason of the last SAK change
+	RekeyCount     uint64       `json:"rekey_count"`
+	// MKPDUs counts MKPDUs sent and received and why frames were dropped.
+	MKPDUs mka.Counters `json:"mkpdus"`
 }
 
 // PeerStatus is one MKA participant. For the key server, Self says whether

@@ -1,19 +1,106 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+
+	"github.com/macsecd/macsecd/hwoffload"
+	"github.com/macsecd/macsecd/link"
+	"github.com/macsecd/macsecd/macsec"
+	"github.com/macsecd/macsecd/mka/eapol"
+	"github.com/macsecd/macsecd/userspace"
 )
 
-// systemOffloadProbe asks package hwoffload whether the parent can offload
-// MACsec; nil until hwoffload's probe is wired in.
-var systemOffloadProbe func(parent string) (mode, why string)
-
-// SystemOpener opens the real backends: package link for kernel MACsec and
-// offload, package userspace for the TAP data plane.
+// SystemOpener opens the real backends: package link for software kernel
+// MACsec, package hwoffload for MAC/PHY offload (kernel MACsec with the
+// crypto in the NIC), package userspace for the TAP data plane.
+//
+// Every backend deletes its secured interface when closed: macsecd stops
+// → no secured interface and no key remains in the kernel (see
+// docs/operations.md, "Stopping").
 type SystemOpener struct{}
 
 // Open implements Opener.
 func (SystemOpener) Open(spec *BackendSpec, log *slog.Logger) (*Attachment, error) {
-	return nil, fmt.Errorf("backend %s is not wired into this build yet", spec.Choice.Backend)
+	switch spec.Choice.Backend {
+	case hwoffload.Userspace:
+		return openUserspace(spec, log)
+	case hwoffload.Kernel, hwoffload.Offload:
+		return openKernel(spec)
+	}
+	return nil, fmt.Errorf("unknown backend %q", spec.Choice.Backend)
+}
+
+func openUserspace(spec *BackendSpec, log *slog.Logger) (*Attachment, error) {
+	cfg := userspace.Config{
+		Name:   spec.Interface,
+		Parent: spec.Parent,
+		Port:   spec.SCIPort,
+		Policy: spec.Policy,
+		Logger: log,
+	}
+	if spec.EAPOL != nil {
+		cfg.EAPOLEtherTypes = []uint16{spec.EAPOL.EtherType}
+	}
+	b, err := userspace.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	att := &Attachment{SecY: b, MAC: b.HardwareAddr()}
+	if spec.EAPOL != nil {
+		att.EAPOL = b.EAPOL()
+	}
+	return att, nil
+}
+
+// kernelSecY is a link.SecY or hwoffload.SecY that also closes its
+// netlink connection when closed.
+type kernelSecY struct {
+	macsec.SecY
+	conn *link.Conn
+}
+
+func (k *kernelSecY) Close() error {
+	return errors.Join(k.SecY.Close(), k.conn.Close())
+}
+
+func openKernel(spec *BackendSpec) (*Attachment, error) {
+	conn, err := link.Dial()
+	if err != nil {
+		return nil, err
+	}
+	cfg := link.Config{Parent: spec.Parent, Name: spec.Interface, Port: spec.SCIPort, Policy: spec.Policy, Offload: spec.Choice.Offload}
+	var y macsec.SecY
+	if spec.Choice.Backend == hwoffload.Offload {
+		y, err = hwoffload.New(conn, cfg)
+	} else {
+		y, err = link.New(conn, cfg)
+	}
+	if err != nil {
+		// A typed nil pointer in the interface must not be closed below.
+		y = nil
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	att := &Attachment{SecY: &kernelSecY{SecY: y, conn: conn}}
+	if spec.EAPOL != nil {
+		c, err := eapol.Listen(spec.Parent, spec.EAPOL.EtherType, []net.HardwareAddr{spec.EAPOL.Destination})
+		if err != nil {
+			att.SecY.Close()
+			return nil, err
+		}
+		att.EAPOL, att.MAC = c, c.HardwareAddr()
+	} else {
+		ifi, err := net.InterfaceByName(spec.Parent)
+		if err != nil {
+			att.SecY.Close()
+			return nil, err
+		}
+		att.MAC = ifi.HardwareAddr
+	}
+	return att, nil
 }
