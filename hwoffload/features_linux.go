@@ -14,6 +14,20 @@ import (
 // `ethtool -k` shows) over ethtool netlink. mdlayher/ethtool v0.7.0 does not
 // cover features, so this is the one request it lacks.
 func ReadFeatures(ifname string) (*Features, error) {
+	b, err := readFeaturesReply(ifname)
+	if err != nil {
+		return nil, err
+	}
+	f, err := parseFeatures(b)
+	if err != nil {
+		return nil, fmt.Errorf("hwoffload: read features of %s: %w", ifname, err)
+	}
+	return f, nil
+}
+
+// readFeaturesReply returns the attributes of the kernel's
+// ETHTOOL_MSG_FEATURES_GET_REPLY for ifname.
+func readFeaturesReply(ifname string) ([]byte, error) {
 	c, err := genetlink.Dial(nil)
 	if err != nil {
 		return nil, fmt.Errorf("hwoffload: read features of %s: dial generic netlink: %w", ifname, err)
@@ -43,11 +57,7 @@ func ReadFeatures(ifname string) (*Features, error) {
 	if len(msgs) != 1 {
 		return nil, fmt.Errorf("hwoffload: read features of %s: %d replies, want 1", ifname, len(msgs))
 	}
-	f, err := parseFeatures(msgs[0].Data)
-	if err != nil {
-		return nil, fmt.Errorf("hwoffload: read features of %s: %w", ifname, err)
-	}
-	return f, nil
+	return msgs[0].Data, nil
 }
 
 // encodeFeaturesRequest names the device in the request header. No

@@ -3,8 +3,8 @@ package hwoffload
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrDriverLimit is matched (errors.Is) by every error of an operation the
@@ -28,15 +28,20 @@ var knownLimits = map[string]Limits{
 	"netdevsim": {SecYs: 3, RxSCsPerSecY: 1},
 }
 
-// DriverName returns the name of the driver bound to a network device's
-// parent device (/sys/class/net/NAME/device/driver), or "" when it has
-// none (virtual devices) or sysfs is not mounted.
+// DriverName returns the driver of a network device as `ethtool -i`
+// reports it (ETHTOOL_GDRVINFO, which works in any network namespace,
+// unlike sysfs), or "" when it cannot be read.
 func DriverName(ifname string) string {
-	target, err := os.Readlink(filepath.Join("/sys/class/net", ifname, "device", "driver"))
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return ""
 	}
-	return filepath.Base(target)
+	defer unix.Close(fd)
+	info, err := unix.IoctlGetEthtoolDrvinfo(fd, ifname)
+	if err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(info.Driver[:])
 }
 
 // LimitError is a refusal by the offload driver for lack of room (ENOSPC).

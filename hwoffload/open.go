@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/macsecd/macsecd/link"
 	"github.com/macsecd/macsecd/macsec"
 )
 
@@ -44,4 +45,35 @@ func Open(d Decision, open func(Choice) (macsec.SecY, error), log *slog.Logger) 
 		errs = append(errs, fmt.Errorf("%s: %w", c, err))
 	}
 	return nil, Choice{}, fmt.Errorf("%w: every candidate refused: %w", ErrNoBackend, errors.Join(errs...))
+}
+
+// KernelOpener returns an open function for Open that builds the choices
+// package link can: Offload with New and Kernel with link.New, both from
+// cfg with its Offload replaced by the choice's. Userspace choices go to
+// userspace, which may be nil when the caller has no userspace data plane
+// to offer.
+func KernelOpener(conn *link.Conn, cfg link.Config, userspace func() (macsec.SecY, error)) func(Choice) (macsec.SecY, error) {
+	return func(c Choice) (macsec.SecY, error) {
+		cfg := cfg
+		cfg.Offload = c.Offload
+		switch c.Backend {
+		case Offload:
+			y, err := New(conn, cfg)
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return y, nil
+		case Kernel:
+			y, err := link.New(conn, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return y, nil
+		case Userspace:
+			if userspace != nil {
+				return userspace()
+			}
+		}
+		return nil, fmt.Errorf("hwoffload: no way to open backend %s here", c)
+	}
 }

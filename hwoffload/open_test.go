@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/macsecd/macsecd/link"
 	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/macsec/secytest"
 	"golang.org/x/sys/unix"
@@ -91,5 +92,19 @@ func TestOpenDecisionError(t *testing.T) {
 	_, _, err := Open(d, func(Choice) (macsec.SecY, error) { called = true; return nil, nil }, nil)
 	if err != d.Err || called {
 		t.Errorf("err %v called %v; want the decision's error without trying", err, called)
+	}
+}
+
+// TestKernelOpenerUserspace: the userspace choice goes to the caller's
+// function, and without one it is an error rather than a nil SecY.
+func TestKernelOpenerUserspace(t *testing.T) {
+	want := secytest.New(macsec.SCI{})
+	open := KernelOpener(nil, link.Config{}, func() (macsec.SecY, error) { return want, nil })
+	if y, err := open(Choice{Backend: Userspace}); err != nil || y != want {
+		t.Errorf("userspace: %v, %v", y, err)
+	}
+	open = KernelOpener(nil, link.Config{}, nil)
+	if y, err := open(Choice{Backend: Userspace}); err == nil || y != nil {
+		t.Errorf("userspace without opener: %v, %v; want an error", y, err)
 	}
 }
