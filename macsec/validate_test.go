@@ -79,7 +79,7 @@ func counters(t testing.TB, s *SoftSecY) map[string]uint64 {
 		rv := reflect.ValueOf(v)
 		for i := 0; i < rv.NumField(); i++ {
 			if n := rv.Field(i).Uint(); n != 0 {
-				m[prefix+rv.Type().Field(i).Name] = n
+				m[prefix+rv.Type().Field(i).Name] += n
 			}
 		}
 	}
