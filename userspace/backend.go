@@ -54,6 +54,7 @@ type Backend struct {
 	dev   atomic.Pointer[tap.Device]
 	conns []*afpacket.Conn
 	eapol *FrameConn
+	iso   *isolation
 	eth   [4]uint16 // EAPOL EtherTypes; zero entries unused
 
 	stats []workerStats
@@ -137,6 +138,7 @@ func New(c Config) (*Backend, error) {
 		return nil, fmt.Errorf("userspace: current network namespace: %w", err)
 	}
 	if err := b.open(); err != nil {
+		b.iso.undo()
 		b.release()
 		return nil, err
 	}
@@ -157,6 +159,13 @@ func (b *Backend) open() error {
 		if err := os.WriteFile(p, []byte("1\n"), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("userspace: disable IPv6 on parent %s: %w", b.parent.Name, err)
 		}
+	}
+	if !cfg.KeepParentTraffic {
+		iso, err := isolateParent(b.parent.Index)
+		if err != nil {
+			return fmt.Errorf("userspace: isolate parent %s: %w", b.parent.Name, err)
+		}
+		b.iso = iso
 	}
 	dev, err := b.openTAP(cfg.Name)
 	if err != nil {
@@ -209,7 +218,9 @@ func (b *Backend) openTAP(name string) (*tap.Device, error) {
 	return dev, nil
 }
 
-// release closes whatever open and New created.
+// release closes whatever open and New created. The parent's filters are
+// removed by the supervisor, which runs in the backend's namespace, or by
+// New on failure.
 func (b *Backend) release() {
 	if d := b.dev.Load(); d != nil {
 		d.Close()

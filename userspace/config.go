@@ -41,6 +41,13 @@ type Config struct {
 	// backend disables it: the parent carries only MACsec and EAPOL, and
 	// an IPv6 stack on it would send neighbour discovery in the clear.
 	KeepParentIPv6 bool
+	// KeepParentTraffic leaves the parent's own traffic alone. By default
+	// the backend drops, with a tc filter on the parent, every frame the
+	// host's stack would receive or send there: the backend's sockets see
+	// received frames before the filter and send around it, so only
+	// MACsec and EAPOL pass, and a clear frame injected on the wire cannot
+	// reach the host through the parent.
+	KeepParentTraffic bool
 	// PNThreshold and OnPNThreshold are passed to the SecY model (see
 	// macsec.Config): the callback runs on a data-path goroutine and must
 	// not block.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mdlayher/packet"
+
+	"github.com/macsecd/macsecd/userspace/afpacket"
 )
 
 // eapolQueue is how many received EAPOL frames wait for the reader; MKA
@@ -47,6 +49,11 @@ func newFrameConn(parent *net.Interface, mac net.HardwareAddr) (*FrameConn, erro
 	// to it.
 	tx, err := packet.Listen(parent, packet.Raw, 0, nil)
 	if err != nil {
+		return nil, fmt.Errorf("userspace: EAPOL socket on %s: %w", parent.Name, err)
+	}
+	// Around the parent's egress drop filter, like the data sockets.
+	if err := afpacket.BypassQdisc(tx); err != nil {
+		tx.Close()
 		return nil, fmt.Errorf("userspace: EAPOL socket on %s: %w", parent.Name, err)
 	}
 	c := &FrameConn{

@@ -121,6 +121,7 @@ func (b *Backend) supervise() {
 	for {
 		select {
 		case <-b.done:
+			b.iso.undo()
 			return
 		case <-b.tapLost:
 			b.recreateTAP()

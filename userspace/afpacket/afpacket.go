@@ -262,3 +262,22 @@ func (c *Conn) doSend(fd uintptr) bool {
 	c.sn, c.serr = sent, nil
 	return true
 }
+
+// BypassQdisc sets PACKET_QDISC_BYPASS on another packet socket of the
+// parent, so that its frames, like a Conn's, go straight to the driver.
+func BypassQdisc(pc *packet.Conn) error {
+	rc, err := pc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("setsockopt PACKET_QDISC_BYPASS: %w", serr)
+	}
+	return nil
+}
