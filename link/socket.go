@@ -68,15 +68,36 @@ func (s *nlsock) sendRaw(b []byte) error {
 // exchange, and a kernel error comes back as *netlink.OpError wrapping the
 // errno (with the extended-ack text, if any).
 func (s *nlsock) do() ([]netlink.Message, error) {
+	seq, dump, err := s.sendRequest()
+	if err != nil {
+		return nil, err
+	}
+	return s.receive(seq, dump)
+}
+
+// sendRequest stamps, sends and zeroes the request in s.enc.
+func (s *nlsock) sendRequest() (seq uint32, dump bool, err error) {
 	s.seq++
-	seq := s.seq
-	b := s.enc.finish(seq, s.c.PID())
-	dump := netlink.HeaderFlags(binary.NativeEndian.Uint16(b[6:]))&netlink.Dump == netlink.Dump
-	err := s.send(b)
+	seq = s.seq
+	b := s.enc.finish(seq, s.pid())
+	dump = netlink.HeaderFlags(binary.NativeEndian.Uint16(b[6:]))&netlink.Dump == netlink.Dump
+	err = s.send(b)
 	s.enc.zero()
 	if err != nil {
-		return nil, fmt.Errorf("send: %w", err)
+		return 0, false, fmt.Errorf("send: %w", err)
 	}
+	return seq, dump, nil
+}
+
+func (s *nlsock) pid() uint32 {
+	if s.c == nil {
+		return 0
+	}
+	return s.c.PID()
+}
+
+// receive collects the replies to request seq.
+func (s *nlsock) receive(seq uint32, dump bool) ([]netlink.Message, error) {
 	var out []netlink.Message
 	for {
 		msgs, err := s.c.Receive()
