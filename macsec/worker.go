@@ -278,7 +278,11 @@ func (w *Worker) Validate(frame []byte) ([]byte, error) {
 	switch {
 	case f.Tag.HasSCI():
 		sci = f.Tag.SCI
-		sc = rt.bySCI[sci]
+		if o := rt.only; o != nil && o.sci == sci {
+			sc = o // point-to-point: skip the map
+		} else {
+			sc = rt.bySCI[sci]
+		}
 	case tci&TCIES == 0 && rt.only != nil:
 		sc = rt.only
 		sci = sc.sci
