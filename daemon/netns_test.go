@@ -1,0 +1,366 @@
+package daemon
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/macsecd/macsecd/testenv"
+)
+
+// These tests run the real binaries: two macsecd processes in two network
+// namespaces joined by a veth, keyed by MKA with a pre-shared CAK, on the
+// backend auto picks (userspace on a kernel without MACsec, kernel MACsec
+// in the VM lab). They are also what the VM lab runs (see
+// lab_vmlab_test.go), so every check holds for both backends.
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// binaries builds macsecd and macsecctl once per test process.
+func binaries(t *testing.T) (macsecd, macsecctl string) {
+	t.Helper()
+	buildOnce.Do(func() {
+		// Inside the VM lab the binaries are already there.
+		if _, err := os.Stat("/lab/bin/macsecd"); err == nil {
+			binDir = "/lab/bin"
+			return
+		}
+		binDir, buildErr = os.MkdirTemp("", "macsecd-bin-")
+		if buildErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", binDir+"/", "../cmd/macsecd", "../cmd/macsecctl").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, "macsecd"), filepath.Join(binDir, "macsecctl")
+}
+
+// The CAK of the tests: the key-leak checks grep every output for it.
+const (
+	testCAK = "c0ffee00deadbeef0badcafe12345678"
+	testCKN = "6d61637365636474657374"
+)
+
+// node is one host running one macsecd.
+type node struct {
+	t       *testing.T
+	h       *testenv.Host
+	dir     string
+	conf    string
+	sock    string
+	ctl     string
+	cmd     *exec.Cmd
+	log     *logBuffer
+	exited  chan error
+	outputs *logBuffer // every macsecctl output, for the key check
+}
+
+func (n *node) writeConfig(extra string) {
+	n.t.Helper()
+	cfg := fmt.Sprintf(`[daemon]
+control_socket = %q
+
+[port.lan]
+parent = "eth0"
+interface = "macsec0"
+backend = %q
+
+[port.lan.mka]
+%s
+
+[[port.lan.mka.key]]
+ckn = %q
+cak_file = %q
+`, n.sock, labBackend(), extra, testCKN, filepath.Join(n.dir, "lan.cak"))
+	if err := os.WriteFile(n.conf, []byte(cfg), 0o600); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
+// labBackend is the backend the tests ask for: auto on the host (which
+// picks userspace there), overridable for the VM lab.
+func labBackend() string {
+	if b := os.Getenv("MACSECD_TEST_BACKEND"); b != "" {
+		return b
+	}
+	return "auto"
+}
+
+func newNode(t *testing.T, h *testenv.Host, extra string) *node {
+	macsecd, macsecctl := binaries(t)
+	dir := t.TempDir()
+	n := &node{t: t, h: h, dir: dir, conf: filepath.Join(dir, "macsecd.toml"), sock: filepath.Join(dir, "control.sock"),
+		ctl: macsecctl, log: &logBuffer{}, outputs: &logBuffer{}, exited: make(chan error, 1)}
+	if err := os.WriteFile(filepath.Join(dir, "lan.cak"), []byte(testCAK+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n.writeConfig(extra)
+	n.cmd = h.Command(macsecd, "-config", n.conf)
+	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { n.exited <- n.cmd.Wait() }()
+	t.Cleanup(func() {
+		n.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-n.exited:
+		case <-time.After(10 * time.Second):
+			n.cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", h.Name, n.log.String())
+		}
+	})
+	return n
+}
+
+// macsecctl runs macsecctl in the node's namespace.
+func (n *node) macsecctl(args ...string) (int, string) {
+	n.t.Helper()
+	c := n.h.Command(n.ctl, append([]string{"-s", n.sock}, args...)...)
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, &out
+	err := c.Run()
+	n.outputs.Write(out.Bytes())
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		n.t.Fatal(err)
+	}
+	return code, out.String()
+}
+
+func (n *node) status() *PortStatus {
+	n.t.Helper()
+	code, out := n.macsecctl("status", "--json", "lan")
+	if code != ExitOK && code != ExitNotSecured {
+		n.t.Fatalf("macsecctl status: exit %d: %s", code, out)
+	}
+	var rep StatusReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		n.t.Fatalf("status JSON: %v\n%s", err, out)
+	}
+	if len(rep.Ports) != 1 {
+		n.t.Fatalf("status: %d ports", len(rep.Ports))
+	}
+	return &rep.Ports[0]
+}
+
+// waitSecured polls `macsecctl status` until it exits 0 (secured).
+func (n *node) waitSecured(within time.Duration) {
+	n.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		code, out := n.macsecctl("status", "lan")
+		if code == ExitOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("%s not secured after %v (exit %d):\n%s\nlog:\n%s", n.h.Name, within, code, out, n.log.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (n *node) signal(sig os.Signal) {
+	n.t.Helper()
+	if err := n.cmd.Process.Signal(sig); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
+// waitLog waits for a log line matching re.
+func (n *node) waitLog(re string, within time.Duration) string {
+	n.t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(within)
+	for {
+		if m := rx.FindString(n.log.String()); m != "" {
+			return m
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("%s: no log line matching %q:\n%s", n.h.Name, re, n.log.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func mustRun(t *testing.T, c *exec.Cmd) string {
+	t.Helper()
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", c.Args, err, out)
+	}
+	return string(out)
+}
+
+var pingLoss = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`)
+
+// ping sends count echo requests at interval and returns sent and received.
+func ping(t *testing.T, h *testenv.Host, dst string, count int, interval string) (int, int) {
+	t.Helper()
+	out, _ := h.Command("ping", "-n", "-q", "-c", fmt.Sprint(count), "-i", interval, "-W", "2", dst).CombinedOutput()
+	m := pingLoss.FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatalf("ping %s: %s", dst, out)
+	}
+	var sent, recv int
+	fmt.Sscan(m[1], &sent)
+	fmt.Sscan(m[2], &recv)
+	return sent, recv
+}
+
+// TestDaemonsSecureLink is the acceptance test of the daemon: two macsecd
+// secure a veth with MKA, traffic flows, status --json reports what the
+// daemons hold, a SIGHUP with a new rekey interval retunes without loss
+// and the new interval rekeys, a bad reload is rejected with a clear
+// message while the link stays up, no key appears in any log or CLI
+// output, and SIGTERM removes the secured interface.
+func TestDaemonsSecureLink(t *testing.T) {
+	lab := testenv.New(t)
+	a, b := lab.Host("a"), lab.Host("b")
+	lab.Veth(a, "eth0", b, "eth0")
+	// b wins the key server election (lower priority value).
+	na := newNode(t, a, "priority = 20")
+	nb := newNode(t, b, "priority = 10")
+	na.waitSecured(60 * time.Second)
+	nb.waitSecured(60 * time.Second)
+
+	mustRun(t, a.Command("ip", "addr", "add", "10.77.0.1/24", "dev", "macsec0"))
+	mustRun(t, b.Command("ip", "addr", "add", "10.77.0.2/24", "dev", "macsec0"))
+	if sent, recv := ping(t, a, "10.77.0.2", 5, "0.2"); recv != sent {
+		t.Fatalf("ping over the secured link: %d of %d answered", recv, sent)
+	}
+
+	// What status reports must be what the two daemons hold together.
+	sa, sb := na.status(), nb.status()
+	for _, s := range []*PortStatus{sa, sb} {
+		if !s.Secured || s.State != "secured" || s.MKA == nil || s.CurrentSA == nil || s.Interface != "macsec0" || s.Parent != "eth0" ||
+			s.Backend == "" || s.BackendReason == "" || s.CipherSuite != "GCM-AES-128" || s.Policy != "must-secure" {
+			t.Fatalf("status: %+v", s)
+		}
+		if labBackend() == "auto" && os.Getenv("MACSECD_LAB_KERNEL") == "" && s.Backend != "userspace" {
+			t.Errorf("auto on a kernel without MACsec chose %s: %s", s.Backend, s.BackendReason)
+		}
+	}
+	if len(sa.MKA.LivePeers) != 1 || sa.MKA.LivePeers[0].SCI != sb.SCI || len(sb.MKA.LivePeers) != 1 || sb.MKA.LivePeers[0].SCI != sa.SCI {
+		t.Errorf("live peers: a sees %+v (b is %s), b sees %+v (a is %s)", sa.MKA.LivePeers, sb.SCI, sb.MKA.LivePeers, sa.SCI)
+	}
+	if sa.MKA.KeyServer == nil || sa.MKA.KeyServer.SCI != sb.SCI || sa.MKA.KeyServer.Self || sb.MKA.KeyServer == nil || !sb.MKA.KeyServer.Self ||
+		sb.MKA.KeyServer.Priority != 10 {
+		t.Errorf("key server: a says %+v, b says %+v", sa.MKA.KeyServer, sb.MKA.KeyServer)
+	}
+	if sa.CurrentSA.KeyID != sb.CurrentSA.KeyID || sa.CurrentSA.AN != sb.CurrentSA.AN || sa.CurrentSA.NextPN < 2 {
+		t.Errorf("current SA: a %+v, b %+v", sa.CurrentSA, sb.CurrentSA)
+	}
+	if len(sa.RxSCs) != 1 || sa.RxSCs[0].SCI != sb.SCI || sa.Counters.InPktsOK == 0 || sa.Counters.OutPktsEncrypted == 0 {
+		t.Errorf("a's receive SCs %+v, counters %+v", sa.RxSCs, sa.Counters)
+	}
+	if sa.MKA.CKN != testCKN {
+		t.Errorf("CKN %q, want %q", sa.MKA.CKN, testCKN)
+	}
+
+	// SIGHUP with a new rekey interval on the key server: retuned without
+	// restart, no ping lost meanwhile, and the interval then rekeys.
+	rekeys := sb.MKA.RekeyCount
+	nb.writeConfig("priority = 10\nrekey_interval = \"6s\"")
+	pingDone := make(chan [2]int)
+	go func() {
+		s, r := ping(t, a, "10.77.0.2", 150, "0.1")
+		pingDone <- [2]int{s, r}
+	}()
+	time.Sleep(time.Second)
+	nb.signal(syscall.SIGHUP)
+	nb.waitLog(`msg="configuration reloaded".*retuned=\[lan\]`, 10*time.Second)
+	nb.waitLog(`msg="SAK distributed".*reason="rekey interval"`, 20*time.Second)
+	res := <-pingDone
+	if res[1] != res[0] {
+		t.Errorf("reload and rekey lost traffic: %d of %d pings answered", res[1], res[0])
+	}
+	sb2 := nb.status()
+	if sb2.MKA.RekeyCount <= rekeys || sb2.CurrentSA.KeyID == sb.CurrentSA.KeyID || !sb2.Secured {
+		t.Errorf("after the rekey interval: rekeys %d -> %d, key %s -> %s, secured %t",
+			rekeys, sb2.MKA.RekeyCount, sb.CurrentSA.KeyID, sb2.CurrentSA.KeyID, sb2.Secured)
+	}
+
+	// A bad config is rejected with a message naming file, port, field and
+	// reason; the running port stays secured and traffic flows.
+	os.WriteFile(na.conf, []byte(strings.Replace(mustRead(t, na.conf), `backend =`, "mtu = 9000\nbackend =", 1)), 0o600)
+	na.signal(syscall.SIGHUP)
+	line := na.waitLog(`msg="reload rejected; keeping the running configuration".*`, 10*time.Second)
+	if !strings.Contains(line, na.conf+`: port \"lan\": mtu: unknown field`) {
+		t.Errorf("reload rejection does not say where and why: %s", line)
+	}
+	if sent, recv := ping(t, a, "10.77.0.2", 5, "0.2"); recv != sent {
+		t.Errorf("after a rejected reload: %d of %d pings answered", recv, sent)
+	}
+	if code, out := na.macsecctl("status"); code != ExitOK {
+		t.Errorf("after a rejected reload: status exit %d\n%s", code, out)
+	}
+	na.macsecctl("peers")
+	na.macsecctl("stats", "--json")
+
+	// Operator rekey from the key server.
+	if code, out := nb.macsecctl("rekey", "lan"); code != ExitOK {
+		t.Errorf("rekey: exit %d: %s", code, out)
+	}
+	nb.waitLog(`msg="SAK distributed".*reason="operator command"`, 10*time.Second)
+
+	// SIGTERM: clean exit, secured interface removed.
+	na.signal(syscall.SIGTERM)
+	select {
+	case err := <-na.exited:
+		if err != nil {
+			t.Errorf("macsecd exit after SIGTERM: %v", err)
+		}
+		na.exited <- err // for cleanup
+	case <-time.After(15 * time.Second):
+		t.Fatal("macsecd did not exit after SIGTERM")
+	}
+	if out, err := a.Command("ip", "link", "show", "macsec0").CombinedOutput(); err == nil {
+		t.Errorf("macsec0 still exists after SIGTERM:\n%s", out)
+	}
+	if code, _ := na.macsecctl("status"); code != ExitUnreachable {
+		t.Errorf("status of a stopped daemon: exit %d, want %d", code, ExitUnreachable)
+	}
+
+	// No key material anywhere: logs of both daemons, every CLI output.
+	all := na.log.String() + nb.log.String() + na.outputs.String() + nb.outputs.String()
+	cak, _ := hex.DecodeString(testCAK)
+	for _, form := range []string{testCAK, strings.ToUpper(testCAK), string(cak)} {
+		if strings.Contains(all, form) {
+			t.Errorf("the CAK appears in logs or macsecctl output")
+		}
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
