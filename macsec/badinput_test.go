@@ -153,4 +153,7 @@ func TestKeysCopiedAndZeroed(t *testing.T) {
 	if rx.key != nil || rxKey[0] != 0 || rxKey[15] != 0 {
 		t.Error("receive key not zeroed on close")
 	}
+	if err := s.CreateTxSA(1, 1, &SAK{Key: testKey}); err == nil {
+		t.Error("CreateTxSA after Close: no error")
+	}
 }

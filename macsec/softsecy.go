@@ -331,6 +331,9 @@ func (s *SoftSecY) SetControlledPort(enabled bool) error {
 func (s *SoftSecY) CreateRxSC(sci SCI) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("macsec: create rx SC %s: SecY closed", sci)
+	}
 	old := s.rx.Load()
 	if _, ok := old.bySCI[sci]; ok {
 		return fmt.Errorf("macsec: create rx SC %s: exists", sci)
@@ -392,6 +395,9 @@ func (s *SoftSecY) rxSC(op string, sci SCI, an AN) (*rxSC, error) {
 func (s *SoftSecY) CreateRxSA(sci SCI, an AN, lowestPN uint64, key *SAK) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("macsec: create rx SA %s AN %d: SecY closed", sci, an)
+	}
 	sc, err := s.rxSC("create rx SA", sci, an)
 	if err != nil {
 		return err
@@ -472,6 +478,9 @@ func (s *SoftSecY) DeleteRxSA(sci SCI, an AN) error {
 func (s *SoftSecY) CreateTxSA(an AN, nextPN uint64, key *SAK) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("macsec: create tx SA AN %d: SecY closed", an)
+	}
 	if !an.Valid() {
 		return fmt.Errorf("macsec: create tx SA AN %d: AN out of range", an)
 	}
