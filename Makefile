@@ -40,7 +40,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 demo: build
-	bash testenv/scripts/demo.sh
+	BIN=$(BIN) bash testenv/scripts/demo.sh
 
 lab:
 	bash testenv/lab/build-lab.sh
