@@ -247,8 +247,8 @@ func (k *KaY) NextTick() time.Time {
 		for _, pr := range p.potential {
 			upd(pr.expire)
 		}
-		if p.rekey != "" && !p.lastDist.IsZero() {
-			upd(p.lastDist.Add(LifeTime))
+		if p.ksSelf && p.rekey != "" && !p.lastDist.IsZero() {
+			upd(laterThan(p.lastDist.Add(LifeTime), k.now))
 		}
 	}
 	for _, key := range k.cfg.Keys {
@@ -262,7 +262,7 @@ func (k *KaY) NextTick() time.Time {
 	}
 	if k.cfg.RekeyInterval > 0 {
 		if s := k.newestSA(); s != nil {
-			upd(s.created.Add(k.cfg.RekeyInterval))
+			upd(laterThan(s.created.Add(k.cfg.RekeyInterval), k.now))
 		}
 	}
 	return next
@@ -350,7 +350,7 @@ func (k *KaY) syncParticipants(now time.Time) {
 				k.log.Error("start participant", "ckn", fmt.Sprintf("%x", key.CKN), "err", err)
 				return
 			}
-			p.logger().Info("participant started", "fallback", fallback, "mi", fmt.Sprintf("%x", p.mi))
+			p.logger().Info("participant started", "fallback", fallback, "mi", p.mi.String())
 			p.sendNow = true
 		}
 		parts = append(parts, p)

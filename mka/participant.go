@@ -143,7 +143,7 @@ func (p *participant) receive(now time.Time, f *mkpdu.Frame) error {
 			return errLoopback
 		}
 		k.stats.DuplicateSCI++
-		return fmt.Errorf("mka: MKPDU from MI %x carries our SCI %s", b.MI, b.SCI)
+		return fmt.Errorf("mka: MKPDU from MI %s carries our SCI %s", b.MI, b.SCI)
 	}
 	if b.MI == p.mi {
 		// Another participant chose our MI: choose a new one (9.4.2).
@@ -171,7 +171,7 @@ func (p *participant) receive(now time.Time, f *mkpdu.Frame) error {
 		}
 		if pr.sci != b.SCI {
 			k.stats.DuplicateSCI++
-			return fmt.Errorf("mka: MI %x changed SCI from %s to %s", b.MI, pr.sci, b.SCI)
+			return fmt.Errorf("mka: MI %s changed SCI from %s to %s", b.MI, pr.sci, b.SCI)
 		}
 	} else {
 		if i := findPeerSCI(p.live, b.SCI); i >= 0 {
@@ -184,7 +184,7 @@ func (p *participant) receive(now time.Time, f *mkpdu.Frame) error {
 				old.expire = lim
 			}
 			k.stats.DuplicateSCI++
-			return fmt.Errorf("mka: new MI %x for live peer %s ignored until the old one expires", b.MI, b.SCI)
+			return fmt.Errorf("mka: new MI %s for live peer %s ignored until the old one expires", b.MI, b.SCI)
 		}
 		if i := findPeerSCI(p.potential, b.SCI); i >= 0 {
 			p.potential = slices.Delete(p.potential, i, i+1)
@@ -232,12 +232,18 @@ func (p *participant) receive(now time.Time, f *mkpdu.Frame) error {
 			p.logger().Warn("distributed SAK rejected", "from", pr.sci.String(), "err", err)
 		}
 	}
-	if f.PDU.SAKUse != nil {
-		u := *f.PDU.SAKUse
-		if pr.sakUse == nil || *pr.sakUse != u {
+	// A live peer that sends no SAK Use (or an empty one) has no SAK: it
+	// must be given the current one again.
+	switch u := f.PDU.SAKUse; {
+	case u == nil || u.Empty:
+		if pr.sakUse != nil {
+			pr.sakUse = nil
 			p.sendNow = p.sendNow || p.principal()
 		}
-		pr.sakUse = &u
+	case pr.sakUse == nil || *pr.sakUse != *u:
+		c := *u
+		pr.sakUse = &c
+		p.sendNow = p.sendNow || p.principal()
 	}
 	return nil
 }
@@ -250,7 +256,7 @@ func (p *participant) makeLive(now time.Time, pr *peer) {
 	pr.live = true
 	p.live = append(p.live, pr)
 	p.sendNow = true
-	p.logger().Info("peer live", "sci", pr.sci.String(), "mi", fmt.Sprintf("%x", pr.mi), "priority", pr.priority)
+	p.logger().Info("peer live", "sci", pr.sci.String(), "mi", pr.mi.String(), "priority", pr.priority)
 	p.requestRekey("peer-joined")
 }
 
@@ -266,16 +272,18 @@ func (p *participant) expire(now time.Time) bool {
 		if p.ks == pr {
 			ksLost = true
 		}
-		p.logger().Info("peer lost", "sci", pr.sci.String(), "mi", fmt.Sprintf("%x", pr.mi))
+		p.logger().Info("peer lost", "sci", pr.sci.String(), "mi", pr.mi.String())
 		return true
 	})
 	p.potential = slices.DeleteFunc(p.potential, func(pr *peer) bool { return !now.Before(pr.expire) })
 	if changed {
+		// Unlike wpa_supplicant we keep our MI when the key server is
+		// lost: every member loses it at about the same time, and a new
+		// MI would make each of them wait for our old one to expire. A
+		// key server that still saw us live notices that our SAK Use no
+		// longer reports its key and distributes it again.
 		if ksLost {
-			// As wpa_supplicant does: with a new MI, the returning
-			// key server sees us as a new member and distributes a
-			// fresh SAK to us.
-			_ = p.newMI()
+			p.logger().Info("key server lost")
 		}
 		p.elect(now)
 		p.requestRekey("peer-left")

@@ -125,7 +125,7 @@ func (k *KaY) Status() Status {
 			CKN:       fmt.Sprintf("%x", p.key.CKN),
 			Fallback:  p.fallback,
 			Principal: p == k.principal,
-			MI:        fmt.Sprintf("%x", p.mi),
+			MI:        p.mi.String(),
 			MN:        p.mn,
 			KeyServer: p.ksSelf,
 			Start:     p.key.Start,
@@ -135,7 +135,7 @@ func (k *KaY) Status() Status {
 		for _, l := range [][]*peer{p.live, p.potential} {
 			for _, pr := range l {
 				ps.Peers = append(ps.Peers, Peer{
-					SCI: pr.sci.String(), MI: fmt.Sprintf("%x", pr.mi), MN: pr.mn, Priority: pr.priority,
+					SCI: pr.sci.String(), MI: pr.mi.String(), MN: pr.mn, Priority: pr.priority,
 					Live: pr.live, KeyServer: pr.keyServer, LastHeard: pr.lastHeard,
 				})
 			}
