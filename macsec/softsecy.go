@@ -44,7 +44,7 @@ type SoftSecY struct {
 	onThreshold func(AN, uint64)
 
 	mu       sync.Mutex // serialises management
-	policy   atomic.Pointer[Policy]
+	policy   atomic.Pointer[policyState]
 	portUp   atomic.Bool
 	tx       [MaxAN + 1]atomic.Pointer[txSA]
 	encoding atomic.Pointer[txSA]
@@ -73,7 +73,7 @@ var saGen atomic.Uint64
 // saKey is the key material of one SA, shared by the transmit and
 // receive SA types. Workers build their own AEADs from it.
 type saKey struct {
-	gen     uint64
+	slot    uint8 // index in a Worker's cipher cache, from the SA's number
 	suite   CipherSuite
 	id      KeyID
 	ssci    uint32
@@ -92,7 +92,7 @@ func (k *saKey) init(cs CipherSuite, sak *SAK) error {
 	if len(sak.Key) != cs.KeyLen() {
 		return fmt.Errorf("%s needs a %d-octet key, got %d", cs, cs.KeyLen(), len(sak.Key))
 	}
-	k.gen = saGen.Add(1)
+	k.slot = uint8(saGen.Add(1) % cacheSize)
 	k.suite = cs
 	k.id = sak.ID
 	k.ssci = sak.SSCI
@@ -262,7 +262,7 @@ func NewSoftSecY(cfg Config) (*SoftSecY, error) {
 	}
 	p := cfg.Policy
 	p.CipherSuite = p.CipherSuite.Canonical()
-	s.policy.Store(&p)
+	s.policy.Store(newPolicyState(p))
 	s.rx.Store(&rxTable{bySCI: map[SCI]*rxSC{}})
 	return s, nil
 }
@@ -287,7 +287,19 @@ func checkPolicy(p *Policy) error {
 func (s *SoftSecY) SCI() SCI { return s.sci }
 
 // Policy returns the current policy.
-func (s *SoftSecY) Policy() Policy { return *s.policy.Load() }
+func (s *SoftSecY) Policy() Policy { return s.policy.Load().Policy }
+
+// policyState is a Policy with what the data path derives from it,
+// computed once per SetPolicy rather than per frame.
+type policyState struct {
+	Policy
+	xpn    bool
+	offset int // confidentiality offset
+}
+
+func newPolicyState(p Policy) *policyState {
+	return &policyState{Policy: p, xpn: p.CipherSuite.XPN(), offset: p.Confidentiality.Offset()}
+}
 
 // SetPolicy implements SecY. The cipher suite may change only while no SA
 // exists, since installed keys belong to a suite.
@@ -301,7 +313,7 @@ func (s *SoftSecY) SetPolicy(p Policy) error {
 	if p.CipherSuite != s.policy.Load().CipherSuite && s.hasSAs() {
 		return fmt.Errorf("macsec: set policy: cipher suite change to %s while SAs are installed", p.CipherSuite)
 	}
-	s.policy.Store(&p)
+	s.policy.Store(newPolicyState(p))
 	return nil
 }
 
@@ -586,7 +598,7 @@ func (s *SoftSecY) Status() (*Status, error) {
 		Backend:        "software",
 		Offload:        "off",
 		SCI:            s.sci,
-		Policy:         *s.policy.Load(),
+		Policy:         s.policy.Load().Policy,
 		ControlledPort: s.portUp.Load(),
 		EncodingSA:     s.encAN,
 		Stats: SecYStats{

@@ -95,10 +95,12 @@ func (w *Worker) Close() {
 // sweep drops cached ciphers of deleted SAs when an SA was deleted since
 // the last look: one atomic load per frame otherwise.
 func (w *Worker) sweep() {
-	ep := w.s.epoch.Load()
-	if ep == w.epoch {
-		return
+	if ep := w.s.epoch.Load(); ep != w.epoch {
+		w.sweepDeleted(ep)
 	}
+}
+
+func (w *Worker) sweepDeleted(ep uint64) {
 	w.epoch = ep
 	for i := range w.cache {
 		if e := &w.cache[i]; e.k != nil && e.k.deleted.Load() {
@@ -110,11 +112,18 @@ func (w *Worker) sweep() {
 
 // entry returns the Worker's cache entry for an SA with its cipher,
 // building the cipher on first use; nil if the SA was deleted meanwhile.
+// The hit is small enough to inline.
 func (w *Worker) entry(k *saKey, tx *txSA, rx *rxSA) *cacheEntry {
-	e := &w.cache[k.gen%cacheSize]
-	if e.k == k {
+	if e := &w.cache[k.slot]; e.k == k {
 		return e
 	}
+	return w.fill(k, tx, rx)
+}
+
+// fill is entry's miss: build the SA's cipher and evict the previous
+// occupant of the slot after flushing its counts.
+func (w *Worker) fill(k *saKey, tx *txSA, rx *rxSA) *cacheEntry {
+	e := &w.cache[k.slot]
 	a := k.newAEAD()
 	if a == nil {
 		return nil
@@ -197,13 +206,13 @@ func (w *Worker) Protect(buf []byte, offset int) ([]byte, error) {
 
 	start := offset - tagLen
 	out := buf[start : len(buf)+ICVLen]
-	copy(out[:macHeaderLen], buf[offset:offset+macHeaderLen])
+	moveMACs(out, buf[offset:])
 	n := frameLen - macHeaderLen // user data: EtherType and payload
 	tag.SL = shortLen(n)
 	tag.PN = uint32(pn)
 	tag.MarshalTo(out[macHeaderLen:])
 	data := macHeaderLen + tagLen
-	if sa.suite.XPN() {
+	if p.xpn {
 		PutNonceXPN(&w.iv, sa.ssci, pn, &sa.salt)
 	} else {
 		PutNonce(&w.iv, s.sci, uint32(pn))
@@ -213,7 +222,7 @@ func (w *Worker) Protect(buf []byte, offset int) ([]byte, error) {
 		// authenticated with the header and sent in the clear
 		// (802.1AE-2018 14.5); a frame shorter than the offset is
 		// wholly clear but still covered by the ICV.
-		clearEnd := data + min(p.Confidentiality.Offset(), n)
+		clearEnd := data + min(p.offset, n)
 		pt := out[clearEnd : data+n]
 		e.aead.Seal(pt[:0], w.iv[:], pt, out[:clearEnd])
 		e.count(1, 3, uint64(n))
@@ -258,7 +267,7 @@ func (w *Worker) Validate(frame []byte) ([]byte, error) {
 		s.stats.inPktsUntagged.Add(1)
 		return frame, nil
 	}
-	xpn := p.CipherSuite.XPN()
+	xpn := p.xpn
 	var f Frame
 	if err := f.parse(frame, macHeaderLen, xpn); err != nil {
 		s.stats.inPktsBadTag.Add(1)
@@ -342,7 +351,7 @@ func (w *Worker) Validate(frame []byte) ([]byte, error) {
 			PutNonce(&w.iv, sc.sci, uint32(pn))
 		}
 		if changed {
-			clearEnd := f.DataOffset + min(p.Confidentiality.Offset(), n)
+			clearEnd := f.DataOffset + min(p.offset, n)
 			ct := frame[clearEnd : f.ICVOffset+ICVLen]
 			_, err := e.aead.Open(ct[:0], w.iv[:], ct, frame[:clearEnd])
 			valid = err == nil
@@ -399,6 +408,17 @@ func (w *Worker) Validate(frame []byte) ([]byte, error) {
 // user data and returns the clear frame.
 func strip(frame []byte, f *Frame) []byte {
 	start := f.DataOffset - macHeaderLen
-	copy(frame[start:f.DataOffset], frame[:macHeaderLen])
+	moveMACs(frame[start:f.DataOffset], frame[:macHeaderLen])
 	return frame[start:f.ICVOffset]
+}
+
+// moveMACs copies the 12 octets of destination and source address between
+// possibly overlapping places: two loads before two stores, cheaper than
+// a memmove call for every frame.
+func moveMACs(dst, src []byte) {
+	_, _ = dst[11], src[11]
+	a := binary.LittleEndian.Uint64(src)
+	b := binary.LittleEndian.Uint32(src[8:])
+	binary.LittleEndian.PutUint64(dst, a)
+	binary.LittleEndian.PutUint32(dst[8:], b)
 }
