@@ -229,10 +229,13 @@ func (k *KaY) helloTime(p *participant) time.Duration {
 	return HelloTime
 }
 
-// NextTick returns when Tick next has work to do.
+// NextTick returns when Tick next has work to do; the zero time means now.
 func (k *KaY) NextTick() time.Time {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if !k.started {
+		return time.Time{} // start now
+	}
 	var next time.Time
 	upd := func(t time.Time) {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
@@ -408,7 +411,7 @@ func (k *KaY) step(now time.Time) {
 			np.logger().Info("principal actor", "fallback", np.fallback)
 			np.sendNow = true
 			if old != nil {
-				np.requestRekey("key-chain-rollover")
+				np.rekey = "key-chain-rollover"
 			}
 			np.elect(now)
 		}

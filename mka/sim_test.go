@@ -10,6 +10,7 @@ import (
 
 	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/macsec/secytest"
+	"github.com/macsecd/macsecd/mka/keys"
 	"github.com/macsecd/macsecd/mka/mkpdu"
 )
 
@@ -70,24 +71,33 @@ func baseConfig(i int) Config {
 	}
 }
 
-// add starts a node with cfg; mod, if set, edits the config first.
+// add starts a node with cfg.
 func (n *simNet) add(name string, cfg Config) *simNode {
 	n.t.Helper()
-	nd := &simNode{net: n, name: name, cfg: cfg, rec: secytest.New(cfg.SCI), up: true, keys: map[macsec.KeyID][]byte{}}
+	nd := &simNode{net: n, name: name, cfg: cfg}
+	n.nodes = append(n.nodes, nd)
+	nd.boot()
+	return nd
+}
+
+// boot (re)starts the node: a fresh SecY and KaY, as after a reboot.
+func (nd *simNode) boot() {
+	n := nd.net
+	nd.up = true
+	nd.rec = secytest.New(nd.cfg.SCI)
+	nd.keys = map[macsec.KeyID][]byte{}
 	nd.rec.OnKey = func(op secytest.Op, sci macsec.SCI, an macsec.AN, key *macsec.SAK) {
 		if prev, ok := nd.keys[key.ID]; ok && !bytes.Equal(prev, key.Key) {
-			n.t.Errorf("%s: key %s installed with two different values", name, key.ID)
+			n.t.Errorf("%s: key %s installed with two different values", nd.name, key.ID)
 		}
 		nd.keys[key.ID] = slices.Clone(key.Key)
 	}
 	rnd := rand.NewChaCha8([32]byte{byte(len(n.nodes)), 0xAA, byte(n.rng.Uint32())})
-	k, err := New(cfg, nd.rec, TransportFunc(nd.send), rnd, nil)
+	k, err := New(nd.cfg, nd.rec, TransportFunc(nd.send), rnd, nil)
 	if err != nil {
-		n.t.Fatalf("New(%s): %v", name, err)
+		n.t.Fatalf("New(%s): %v", nd.name, err)
 	}
 	nd.k = k
-	n.nodes = append(n.nodes, nd)
-	return nd
 }
 
 func (nd *simNode) send(frame []byte) error {
@@ -291,3 +301,5 @@ func mkaKI(id macsec.KeyID) mkpdu.KI {
 	ki.KN = uint32(id[12])<<24 | uint32(id[13])<<16 | uint32(id[14])<<8 | uint32(id[15])
 	return ki
 }
+
+func keysICK(cak, ckn []byte) ([]byte, error) { return keys.ICK(cak, ckn) }
