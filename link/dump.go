@@ -280,7 +280,12 @@ func parseSA(ad *netlink.AttributeDecoder, an *macsec.AN, active *bool, pn *uint
 			}
 			copy(keyID[:], b)
 		case saAttrSSCI:
-			*ssci = ad.Uint32()
+			// Network byte order: the octets of the IV (see SA.SSCI).
+			b := ad.Bytes()
+			if len(b) != 4 {
+				return fmt.Errorf("SSCI of %d octets, want 4", len(b))
+			}
+			*ssci = binary.BigEndian.Uint32(b)
 		case saAttrStats:
 			ad.Nested(stats)
 		}

@@ -81,6 +81,12 @@ func (e *encoder) u16be(typ uint16, v uint16) {
 	e.attr(typ, b[:])
 }
 
+func (e *encoder) u32be(typ uint16, v uint32) {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], v)
+	e.attr(typ, b[:])
+}
+
 func (e *encoder) u32(typ uint16, v uint32) {
 	var b [4]byte
 	binary.NativeEndian.PutUint32(b[:], v)

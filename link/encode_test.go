@@ -1,3 +1,5 @@
+//go:build !vmlab
+
 package link
 
 import (

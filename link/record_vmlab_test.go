@@ -47,6 +47,12 @@ func TestRecordFixtures(t *testing.T) {
 			}
 			linkMsgs := rawGetLink(t, c, l.Index)
 			dumpMsgs := rawDump(t, c)
+			// A recording must describe the configuration it came from.
+			states, _, err := parseDump(dumpMsgs)
+			if err != nil || len(states) != 1 || states[0].Settings != fxLinkConfig(fs.suite, fs.encrypt).Settings ||
+				len(states[0].TxSAs) != 2 || len(states[0].RxSCs) != 1 || len(states[0].RxSCs[0].SAs) != 2 {
+				t.Fatalf("recorded dump does not match the configuration: %+v, %v", states, err)
+			}
 			write(t, out, fs.name+"-link.bin", linkMsgs)
 			write(t, out, fs.name+"-dump.bin", dumpMsgs)
 			writeText(t, out, fs.name+"-iplink.txt", sh(t, h, "ip", "-d", "link", "show", "ms0"))

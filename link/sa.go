@@ -23,8 +23,14 @@ type SA struct {
 	XPN   bool
 	Key   []byte // the SAK, 16 or 32 octets as the cipher suite says
 	KeyID macsec.KeyID
-	SSCI  uint32      // XPN only: short SCI of the transmitter
-	Salt  macsec.Salt // XPN only
+	// SSCI (XPN only) is the transmitter's short SCI. The kernel copies
+	// the attribute's octets into the IV (ssci_t), so it is sent in
+	// network byte order. (iproute2's "ssci N" sends host order: on
+	// little-endian machines it sets the IV's SSCI to the octets of N
+	// reversed, which interoperates only with itself.)
+	SSCI uint32
+
+	Salt macsec.Salt // XPN only
 }
 
 // SAUpdate changes a secure association in place. PN 0 and a nil Active
@@ -134,7 +140,7 @@ func encodeAddSA(e *encoder, index int, sci *macsec.SCI, sa *SA) {
 	e.u8(saAttrAN, uint8(sa.AN))
 	pnAttr(e, sa.PN, sa.XPN)
 	if sa.XPN {
-		e.u32(saAttrSSCI, sa.SSCI)
+		e.u32be(saAttrSSCI, sa.SSCI)
 		e.attr(saAttrSalt, sa.Salt[:])
 	}
 	e.attr(saAttrKeyID, sa.KeyID[:])

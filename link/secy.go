@@ -39,6 +39,7 @@ type SecY struct {
 	index  int
 	sci    macsec.SCI
 	policy macsec.Policy
+	closed bool
 }
 
 var _ macsec.SecY = (*SecY)(nil)
@@ -342,8 +343,12 @@ func (st *State) Status(ifname, parent string, controlledPort bool) *macsec.Stat
 }
 
 // Close deletes the macsec interface, and with it every SC and SA, unless
-// the Config said Keep. The Conn stays open.
+// the Config said Keep. The Conn stays open. Closing twice is a no-op.
 func (y *SecY) Close() error {
+	if y.closed {
+		return nil
+	}
+	y.closed = true
 	if y.cfg.Keep {
 		return nil
 	}
