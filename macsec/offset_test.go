@@ -30,13 +30,8 @@ func testOffset(t *testing.T, conf Confidentiality, cs CipherSuite, n int) {
 	sak := &SAK{Key: key, SSCI: 1, Salt: Salt{9}}
 	p := Policy{CipherSuite: cs, Confidentiality: conf, ProtectFrames: true,
 		Validate: ValidateStrict, ReplayProtect: true, IncludeSCI: true}
-	tx, err := NewSoftSecY(Config{SCI: aliceSCI, Policy: p})
-	must(t, err)
-	must(t, tx.CreateTxSA(0, 1, sak))
-	must(t, tx.EnableTxSA(0))
-	must(t, tx.SetControlledPort(true))
 	clear := clearFrame(n)
-	frame := protect(t, tx.NewWorker(), clear)
+	frame := protect(t, txSecY(t, aliceSCI, p, 0, 1, sak).NewWorker(), clear)
 
 	if frame[14]&(TCIE|TCIC) != TCIE|TCIC {
 		t.Fatalf("TCI %#x: want E and C", frame[14])
@@ -53,13 +48,7 @@ func testOffset(t *testing.T, conf Confidentiality, cs CipherSuite, n int) {
 		}
 	}
 
-	rx, err := NewSoftSecY(Config{SCI: bobSCI, Policy: p})
-	must(t, err)
-	must(t, rx.CreateRxSC(aliceSCI))
-	must(t, rx.CreateRxSA(aliceSCI, 0, 1, sak))
-	must(t, rx.EnableRxSA(aliceSCI, 0))
-	must(t, rx.SetControlledPort(true))
-	w := rx.NewWorker()
+	w := rxSecY(t, aliceSCI, p, 0, 1, sak).NewWorker()
 	// The clear part is covered by the ICV: change one octet of it (and,
 	// separately, of the encrypted part) and the frame is rejected. (Before
 	// the genuine frame, which would make these replays.)
@@ -81,12 +70,7 @@ func testOffset(t *testing.T, conf Confidentiality, cs CipherSuite, n int) {
 	if n > 30 {
 		p0 := p
 		p0.Confidentiality = ConfidentialityOffset0
-		rx0, err := NewSoftSecY(Config{SCI: bobSCI, Policy: p0})
-		must(t, err)
-		must(t, rx0.CreateRxSC(aliceSCI))
-		must(t, rx0.CreateRxSA(aliceSCI, 0, 1, sak))
-		must(t, rx0.EnableRxSA(aliceSCI, 0))
-		must(t, rx0.SetControlledPort(true))
+		rx0 := rxSecY(t, aliceSCI, p0, 0, 1, sak)
 		if _, err := rx0.NewWorker().Validate(append([]byte{}, frame...)); !errors.Is(err, ErrNotValid) {
 			t.Errorf("offset-0 receiver: err = %v, want ErrNotValid", err)
 		}

@@ -41,13 +41,8 @@ func TestXPNAcross2to32(t *testing.T) {
 			sak := &SAK{Key: key, SSCI: 7, Salt: Salt{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}}
 			p := Policy{CipherSuite: cs, Confidentiality: ConfidentialityOffset0, ProtectFrames: true,
 				Validate: ValidateStrict, ReplayProtect: true, ReplayWindow: 2, IncludeSCI: true}
-			tx, err := NewSoftSecY(Config{SCI: aliceSCI, Policy: p})
-			must(t, err)
 			const start = 1<<32 - 3
-			must(t, tx.CreateTxSA(0, start, sak))
-			must(t, tx.EnableTxSA(0))
-			must(t, tx.SetControlledPort(true))
-			tw := tx.NewWorker()
+			tw := txSecY(t, aliceSCI, p, 0, start, sak).NewWorker()
 			var frames [][]byte // PNs 2^32-3 .. 2^32+2
 			for range 6 {
 				frames = append(frames, protect(t, tw, clearFrame(userLen)))
@@ -56,12 +51,7 @@ func TestXPNAcross2to32(t *testing.T) {
 				t.Fatalf("wire PN of 2^32 = %#x, want 0 (low half)", got)
 			}
 
-			rx, err := NewSoftSecY(Config{SCI: bobSCI, Policy: p})
-			must(t, err)
-			must(t, rx.CreateRxSC(aliceSCI))
-			must(t, rx.CreateRxSA(aliceSCI, 0, start, sak))
-			must(t, rx.EnableRxSA(aliceSCI, 0))
-			must(t, rx.SetControlledPort(true))
+			rx := rxSecY(t, aliceSCI, p, 0, start, sak)
 			rw := rx.NewWorker()
 			want := clearFrame(userLen)
 			// Order 0, 2, 1, 4, 3, 5: every frame arrives within the

@@ -31,30 +31,43 @@ func clearFrame(n int) []byte {
 	return f
 }
 
-// sender returns a SecY that protects frames as sci with a transmit SA
-// on an at nextPN.
-func sender(t testing.TB, sci SCI, p Policy, an AN, nextPN uint64, key []byte) *Worker {
+// txSecY returns a SecY that protects frames as sci with transmit SA an
+// in use from nextPN.
+func txSecY(t testing.TB, sci SCI, p Policy, an AN, nextPN uint64, sak *SAK) *SoftSecY {
 	t.Helper()
 	p.ProtectFrames = true
 	s, err := NewSoftSecY(Config{SCI: sci, Policy: p})
 	must(t, err)
-	must(t, s.CreateTxSA(an, nextPN, &SAK{Key: key}))
+	must(t, s.CreateTxSA(an, nextPN, sak))
 	must(t, s.EnableTxSA(an))
 	must(t, s.SetControlledPort(true))
-	return s.NewWorker()
+	return s
 }
 
-// receiver returns a SecY with a receive SC for alice, SA 0 in use from
-// lowestPN.
-func receiver(t testing.TB, p Policy, lowestPN uint64) *SoftSecY {
+// rxSecY returns bob's SecY with a receive SC for from and receive SA an
+// in use from lowestPN.
+func rxSecY(t testing.TB, from SCI, p Policy, an AN, lowestPN uint64, sak *SAK) *SoftSecY {
 	t.Helper()
 	s, err := NewSoftSecY(Config{SCI: bobSCI, Policy: p})
 	must(t, err)
-	must(t, s.CreateRxSC(aliceSCI))
-	must(t, s.CreateRxSA(aliceSCI, 0, lowestPN, &SAK{Key: testKey}))
-	must(t, s.EnableRxSA(aliceSCI, 0))
+	must(t, s.CreateRxSC(from))
+	must(t, s.CreateRxSA(from, an, lowestPN, sak))
+	must(t, s.EnableRxSA(from, an))
 	must(t, s.SetControlledPort(true))
 	return s
+}
+
+// sender returns a Worker protecting frames as sci with key on SA an
+// from nextPN.
+func sender(t testing.TB, sci SCI, p Policy, an AN, nextPN uint64, key []byte) *Worker {
+	t.Helper()
+	return txSecY(t, sci, p, an, nextPN, &SAK{Key: key}).NewWorker()
+}
+
+// receiver returns a SecY receiving from alice on SA 0 with testKey.
+func receiver(t testing.TB, p Policy, lowestPN uint64) *SoftSecY {
+	t.Helper()
+	return rxSecY(t, aliceSCI, p, 0, lowestPN, &SAK{Key: testKey})
 }
 
 func protect(t testing.TB, w *Worker, clear []byte) []byte {
@@ -288,12 +301,7 @@ func TestImplicitSCI(t *testing.T) {
 	if frame[14]&(TCISC|TCIES) != 0 {
 		t.Fatalf("TCI %#x: want neither SC nor ES", frame[14])
 	}
-	s, err := NewSoftSecY(Config{SCI: bobSCI, Policy: p})
-	must(t, err)
-	must(t, s.CreateRxSC(sci))
-	must(t, s.CreateRxSA(sci, 0, 1, &SAK{Key: testKey}))
-	must(t, s.EnableRxSA(sci, 0))
-	must(t, s.SetControlledPort(true))
+	s := rxSecY(t, sci, p, 0, 1, &SAK{Key: testKey})
 	if _, err := s.NewWorker().Validate(append([]byte{}, frame...)); err != nil {
 		t.Fatalf("point-to-point: %v", err)
 	}
