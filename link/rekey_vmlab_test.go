@@ -17,7 +17,8 @@ import (
 type flow struct {
 	tx, rx *net.UDPConn
 	stop   chan struct{}
-	wg     sync.WaitGroup
+	sender sync.WaitGroup
+	wg     sync.WaitGroup // the receiver
 	mu     sync.Mutex
 	sent   uint32
 	got    map[uint32]bool
@@ -44,7 +45,7 @@ func startFlow(t *testing.T, src, dst *node, port int) *flow {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.tx.Close(); f.rx.Close() })
-	f.wg.Add(2)
+	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
 		buf := make([]byte, 1500)
@@ -65,8 +66,9 @@ func startFlow(t *testing.T, src, dst *node, port int) *flow {
 			f.mu.Unlock()
 		}
 	}()
+	f.sender.Add(1)
 	go func() {
-		defer f.wg.Done()
+		defer f.sender.Done()
 		payload := make([]byte, 200)
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
@@ -96,6 +98,7 @@ func startFlow(t *testing.T, src, dst *node, port int) *flow {
 // numbers of the lost ones.
 func (f *flow) finish() (sent uint32, lost []uint32, dups int) {
 	close(f.stop)
+	f.sender.Wait() // the burst in progress completes first
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
 		f.mu.Lock()
