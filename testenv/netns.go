@@ -11,6 +11,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // nsPrefix starts the name of every namespace this package creates; the
@@ -79,7 +80,9 @@ func (l *Lab) newHost(name string) (*Host, error) {
 	h := &Host{Name: full, lab: l, ns: ns}
 	// Registered before anything else can fail so that close removes it.
 	l.hosts = append(l.hosts, h)
-	if h.nl, err = netlink.NewHandleAt(ns); err != nil {
+	// Route only: the default set includes xfrm and netfilter, which a
+	// kernel without those modules loaded refuses.
+	if h.nl, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE); err != nil {
 		return nil, fmt.Errorf("netlink handle in %s: %w", full, err)
 	}
 	lo, err := h.nl.LinkByName("lo")

@@ -170,6 +170,9 @@ func TestCleanupKillsAndRemoves(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	if cmd == nil || cmd.Process == nil {
+		t.Fatal("lab subtest failed before starting its process")
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {

@@ -97,7 +97,9 @@ func (s *summary) line(b []byte, prefix string) {
 			s.failed = append(s.failed, k)
 			return
 		}
-		fmt.Fprintf(s.out, "%sFAIL %s\n", prefix, e.Package)
+		if !s.pkgFail[e.Package] {
+			fmt.Fprintf(s.out, "%sFAIL %s\n", prefix, e.Package)
+		}
 		s.pkgFail[e.Package] = true
 	}
 }
