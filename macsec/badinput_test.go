@@ -121,6 +121,12 @@ func TestManagementErrors(t *testing.T) {
 	if _, err := s.TxNextPN(0); err == nil {
 		t.Error("TxNextPN of a missing SA: no error")
 	}
+	// The kernel reports GCM-AES-128 with its pre-standard identifier;
+	// the SecY accepts it and keeps the standard one.
+	must(t, s.SetPolicy(Policy{CipherSuite: GCMAES128Legacy}))
+	if cs := s.Policy().CipherSuite; cs != GCMAES128 {
+		t.Errorf("legacy GCM-AES-128 stored as %s", cs)
+	}
 	must(t, s.CreateTxSA(0, 1, &SAK{Key: testKey}))
 	if err := s.SetPolicy(Policy{CipherSuite: GCMAES256}); err == nil {
 		t.Error("cipher suite change with an SA installed: no error")

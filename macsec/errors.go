@@ -49,5 +49,8 @@ var (
 // tagError is a SecTAG decoding error; it matches ErrBadTag.
 type tagError struct{ msg string }
 
-func (e *tagError) Error() string        { return e.msg }
+// Error returns the message.
+func (e *tagError) Error() string { return e.msg }
+
+// Is makes every SecTAG error match ErrBadTag, the class Validate counts.
 func (e *tagError) Is(target error) bool { return target == ErrBadTag }
