@@ -7,7 +7,7 @@ BIN       ?= bin
 LAB_CACHE ?= /var/cache/macsecd-lab
 export MACSECD_LAB_CACHE := $(LAB_CACHE)
 
-.PHONY: all build test test-host test-fuzz test-vm lint bench demo lab lab-custom-kernel clean
+.PHONY: all build test test-host test-fuzz test-vm lint bench demo lab lab-shell lab-custom-kernel clean
 
 all: build
 
@@ -44,6 +44,10 @@ demo: build
 
 lab:
 	bash testenv/lab/build-lab.sh
+
+# Interactive shell in the VM lab (KERNEL=debian-6.12|debian-6.1|custom).
+lab-shell: lab
+	bash testenv/lab/vmtest.sh --shell $(or $(KERNEL),debian-6.12)
 
 lab-custom-kernel:
 	bash testenv/lab/custom-kernel.sh

@@ -121,7 +121,11 @@ for k in "${korder[@]}"; do
 		[[ $lk == "$k" ]] || continue
 		label=${labels[$pkg]}
 		rel=${label#root}
-		printf 'labtest %q %q %q %s\n' "$label" "/lab/tests/${label//\//_}.test" "/lab/src/$rel" "$flags"
+		# Flags are whitespace-separated words, quoted for the guest shell.
+		read -ra fl <<<"$flags"
+		printf 'labtest %q %q %q' "$label" "/lab/tests/${label//\//_}.test" "/lab/src/$rel"
+		((${#fl[@]})) && printf ' %q' "${fl[@]}"
+		echo
 	done >"$stage/lab/suites/$k.sh"
 done
 cat >"$stage/lab/run" <<'GUEST'
