@@ -27,6 +27,7 @@ type mac struct {
 	x      [Size]byte // running CBC state
 	buf    [Size]byte // pending (possibly last) block
 	n      int        // octets in buf
+	last   [Size]byte // scratch for Sum, kept here so Sum does not allocate
 }
 
 // New returns an AES-CMAC hash.Hash keyed with key (16, 24 or 32 octets).
@@ -103,10 +104,11 @@ func (m *mac) Write(p []byte) (int, error) {
 
 // Sum appends the tag of the data written so far to b.
 func (m *mac) Sum(b []byte) []byte {
-	var last [Size]byte
+	last := &m.last
 	if m.n == Size {
 		subtle.XORBytes(last[:], m.buf[:], m.k1[:])
 	} else {
+		clear(last[:])
 		copy(last[:], m.buf[:m.n])
 		last[m.n] = 0x80
 		subtle.XORBytes(last[:], last[:], m.k2[:])

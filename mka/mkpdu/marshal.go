@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"github.com/macsecd/macsecd/crypto/cmac"
 )
 
 // Header sizes.
@@ -30,17 +28,22 @@ func (f *Frame) Marshal(ick []byte) ([]byte, error) {
 
 // AppendMarshal is Marshal appending to b, so a sender can reuse a buffer.
 func (f *Frame) AppendMarshal(b, ick []byte) ([]byte, error) {
-	h, err := cmac.New(ick)
+	k, err := NewICVKey(ick)
 	if err != nil {
-		return nil, fmt.Errorf("mkpdu: marshal: ICK: %w", err)
+		return nil, fmt.Errorf("mkpdu: marshal: %w", err)
 	}
+	return f.AppendMarshalKey(b, k)
+}
+
+// AppendMarshalKey is AppendMarshal with a prepared ICV key: with a buffer
+// of sufficient capacity it does not allocate.
+func (f *Frame) AppendMarshalKey(b []byte, k *ICVKey) ([]byte, error) {
 	start := len(b)
-	b, err = f.appendUnsigned(b)
+	b, err := f.appendUnsigned(b)
 	if err != nil {
 		return nil, err
 	}
-	h.Write(b[start:])
-	h.Sum(f.PDU.ICV[:0])
+	f.PDU.ICV = k.sumOf(b[start:])
 	return append(b, f.PDU.ICV[:]...), nil
 }
 
