@@ -243,6 +243,18 @@ type rxTable struct {
 	only  *rxSC // the single SC, for SecTAGs with neither SC nor ES
 }
 
+// lookup finds the receive SC of sci; a point-to-point SecY (one SC)
+// skips the map.
+func (t *rxTable) lookup(sci SCI) *rxSC {
+	if o := t.only; o != nil {
+		if o.sci == sci {
+			return o
+		}
+		return nil
+	}
+	return t.bySCI[sci]
+}
+
 type secyCounters struct {
 	outPktsUntagged, inPktsUntagged, outPktsTooLong, inPktsNoTag atomic.Uint64
 	inPktsBadTag, inPktsUnknownSCI, inPktsNoSCI, inPktsOverrun   atomic.Uint64

@@ -287,18 +287,14 @@ func (w *Worker) Validate(frame []byte) ([]byte, error) {
 	switch {
 	case f.Tag.HasSCI():
 		sci = f.Tag.SCI
-		if o := rt.only; o != nil && o.sci == sci {
-			sc = o // point-to-point: skip the map
-		} else {
-			sc = rt.bySCI[sci]
-		}
+		sc = rt.lookup(sci)
 	case tci&TCIES == 0 && rt.only != nil:
 		sc = rt.only
 		sci = sc.sci
 	default:
 		copy(sci[:6], frame[6:12])
 		binary.BigEndian.PutUint16(sci[6:], PortES)
-		sc = rt.bySCI[sci]
+		sc = rt.lookup(sci)
 	}
 	if sc == nil {
 		if changed || p.Validate == ValidateStrict {
