@@ -65,8 +65,9 @@ func TestXPNAcross2to32(t *testing.T) {
 			}
 			rw.Flush()
 			st, _ := rx.Status()
-			if sa := st.RxSCs[0].SAs[0]; sa.NextPN != 1<<32+3 || sa.Stats.InPktsOK != 6 {
-				t.Fatalf("next PN %#x, OK %d; want %#x, 6", sa.NextPN, sa.Stats.InPktsOK, uint64(1<<32+3))
+			if sa := st.RxSCs[0].SAs[0]; sa.NextPN != 1<<32+3 || sa.LowestPN != 1<<32+1 || sa.Stats.InPktsOK != 6 {
+				t.Fatalf("next PN %#x, lowest PN %#x, OK %d; want %#x, %#x, 6", sa.NextPN, sa.LowestPN, sa.Stats.InPktsOK,
+					uint64(1<<32+3), uint64(1<<32+1))
 			}
 			// Replays: PN 2^32-3 has low half 0xfffffffd, recovered in the
 			// current epoch as 2^32+0xfffffffd (above the window, so not

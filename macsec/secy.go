@@ -120,6 +120,10 @@ type RxSAStatus struct {
 	NextPN uint64 // next expected PN (lowest acceptable is NextPN - window)
 	KeyID  KeyID
 	Stats  RxSAStats
+	// LowestPN is the lowest acceptable PN (802.1AE-2018 10.7.13), the
+	// value MKA reports in its SAK Use parameter set; zero if the
+	// backend does not say.
+	LowestPN uint64
 }
 
 // SecYStats are the SecY counters (802.1AE-2018 10.7.18/19; kernel

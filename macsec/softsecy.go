@@ -656,7 +656,8 @@ func (s *SoftSecY) Status() (*Status, error) {
 				continue
 			}
 			sum.add(sa)
-			rs.SAs = append(rs.SAs, RxSAStatus{AN: AN(an), Active: sa.active.Load(), NextPN: sa.next.Load(), KeyID: sa.id, Stats: sa.stats()})
+			rs.SAs = append(rs.SAs, RxSAStatus{AN: AN(an), Active: sa.active.Load(), NextPN: sa.next.Load(),
+				LowestPN: sa.lowestPN(st.Policy.ReplayWindow), KeyID: sa.id, Stats: sa.stats()})
 		}
 		rs.Stats = RxSCStats{
 			InOctetsValidated: sum.octetsValidated,
