@@ -383,3 +383,29 @@ func TestCountersSurviveDelete(t *testing.T) {
 		t.Fatalf("deleted SA: err = %v", err)
 	}
 }
+
+// A receive SA that is installed but not in use counts the frames for it
+// in its own InPktsNotUsingSA/InPktsUnusedSA as well as the SC's; the data
+// plane's overruns land in InPktsOverrun.
+func TestSANotInUseAndOverrun(t *testing.T) {
+	for _, v := range []ValidateFrames{ValidateCheck, ValidateStrict} {
+		p := Policy{CipherSuite: GCMAES128, Validate: v, ReplayProtect: true}
+		s := receiver(t, p, 1)
+		must(t, s.DisableRxSA(aliceSCI, 0))
+		frame := protect(t, sender(t, aliceSCI, Policy{CipherSuite: GCMAES128, IncludeSCI: true}, 0, 5, testKey), clearFrame(userLen))
+		_, err := s.NewWorker().Validate(frame)
+		s.CountOverrun(2)
+		want := map[string]uint64{"SC.InPktsUnusedSA": 1, "SA0.InPktsUnusedSA": 1, "InPktsOverrun": 2}
+		if v == ValidateStrict {
+			want = map[string]uint64{"SC.InPktsNotUsingSA": 1, "SA0.InPktsNotUsingSA": 1, "InPktsOverrun": 2}
+			if !errors.Is(err, ErrNotUsingSA) {
+				t.Errorf("%s: err = %v, want ErrNotUsingSA", v, err)
+			}
+		} else if err != nil {
+			t.Errorf("%s: err = %v, want delivery", v, err)
+		}
+		if m := counters(t, s); !reflect.DeepEqual(m, want) {
+			t.Errorf("%s: counters\n got %v\nwant %v", v, m, want)
+		}
+	}
+}
