@@ -602,7 +602,8 @@ func (s *SoftSecY) TxNextPN(an AN) (uint64, error) {
 func (s *SoftSecY) CountOverrun(n uint64) { s.stats.inPktsOverrun.Add(n) }
 
 // Status implements SecY. Backend is "software"; a backend that embeds
-// SoftSecY fills in its own name and interfaces.
+// SoftSecY fills in its own name and interfaces. Counts that Workers keep
+// pending (see Worker) appear once they flush.
 func (s *SoftSecY) Status() (*Status, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
