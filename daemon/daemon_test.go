@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -405,5 +406,34 @@ func TestDaemonShutdownClosesSecYs(t *testing.T) {
 	}
 	if !strings.Contains(h.log.String(), "port stopped") {
 		t.Errorf("stop not logged")
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	h := startHarness(t, testConfig(t, fmt.Sprintf(twoPorts, "1m"), keys()))
+	defer h.d.Shutdown()
+	h.waitSecured(t, "a", "b")
+	rec := httptest.NewRecorder()
+	MetricsHandler(h.d).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`macsecd_port_secured{port="a"} 1`,
+		`macsecd_port_info{backend="userspace",cipher_suite="GCM-AES-128",interface="msa",key_agreement="static",offload="off",parent="eth0",policy="must-secure",port="a"} 1`,
+		`macsecd_tx_next_pn{port="a"} 1`,
+		`macsecd_rx_scs{port="b"} 1`,
+		`macsecd_mka_live_peers{port="b"} 0`,
+		`macsecd_mka_key_server{port="b"} 0`,
+		`# TYPE macsecd_in_pkts_ok_total counter`,
+		`macsecd_out_pkts_encrypted_total{port="a"} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(body)
+	}
+	if n := strings.Count(body, "# TYPE macsecd_"); n != 7+len(counterFields) {
+		t.Errorf("%d metric families, want %d", n, 7+len(counterFields))
 	}
 }
