@@ -109,6 +109,13 @@ if ((${#want[@]})); then
 		dpkg-deb -f "$f" Version >"$p.version"
 	done
 fi
+# Packages the lab no longer uses (older kernel ABIs) only take space.
+declare -A keep=()
+for p in "${userpkgs[@]}" "${kpkgs[@]#*:}"; do keep[$p]=1; done
+for f in *.version; do
+	p=${f%.version}
+	[[ -n ${keep[$p]:-} ]] || rm -f "$f" "${p}"_*.deb
+done
 deb() { compgen -G "$cache/debs/${1}_*.deb" | head -1; }
 
 # --- userland ---------------------------------------------------------------
@@ -219,10 +226,15 @@ for k in "${kpkgs[@]}"; do
 done
 
 # --- install ------------------------------------------------------------------
+# Swap directories by rename so a concurrent vmtest.sh never sees a
+# half-written kernel directory.
 for k in "${kpkgs[@]}"; do
 	name=${k%%:*}
-	rm -rf "${cache:?}/$name"
-	mv "$work/out/$name" "$cache/$name"
+	mv "$work/out/$name" "$cache/$name.new"
+	rm -rf "${cache:?}/$name.old"
+	[[ -d $cache/$name ]] && mv "$cache/$name" "$cache/$name.old"
+	mv "$cache/$name.new" "$cache/$name"
+	rm -rf "${cache:?}/$name.old"
 done
 mv "$work/base.cpio" "$cache/base.cpio"
 echo "$manifest" >"$cache/manifest"
