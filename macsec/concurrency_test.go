@@ -36,12 +36,13 @@ func TestConcurrentRekey(t *testing.T) {
 	must(t, rx.SetControlledPort(true))
 
 	frames := make(chan []byte, 64)
-	var protected atomic.Int64
+	var protected, finished atomic.Int64
 	var wg, rwg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer finished.Add(1)
 			w := tx.NewWorker()
 			defer w.Close()
 			for range perWorker {
@@ -87,7 +88,7 @@ func TestConcurrentRekey(t *testing.T) {
 	// then transmit, then retire the old SA).
 	for i := 1; i <= rekeys; i++ {
 		// Rekey while frames are in flight: after each quarter.
-		for protected.Load() < int64(i*workers*perWorker/(rekeys+1)) {
+		for protected.Load() < int64(i*workers*perWorker/(rekeys+1)) && finished.Load() < workers {
 			runtime.Gosched()
 		}
 		an, old := AN(i%4), AN((i-1)%4)
