@@ -104,6 +104,7 @@ func wpaWire(t *testing.T, cakHex string) {
 		}
 		return got[0].distSAK+got[1].distSAK > 0
 	}
+	var kept [][]byte
 	timeout := time.After(90 * time.Second)
 	for !done() {
 		var raw []byte
@@ -113,6 +114,7 @@ func wpaWire(t *testing.T, cakHex string) {
 			t.Fatalf("no complete key agreement seen within 90s: %+v", got)
 		}
 		side, b := raw[0], raw[1:]
+		kept = append(kept, b)
 		s := &got[side]
 		s.frames++
 		f, err := mkpdu.Parse(b)
@@ -148,4 +150,20 @@ func wpaWire(t *testing.T, cakHex string) {
 		}
 	}
 	t.Logf("seen: %+v", got)
+	if d := os.Getenv("MACSECD_LAB_OUT"); d != "" {
+		// The frames go back to the host, where mka/mkpdu keeps a copy
+		// as test data for byte-exact tests without the VM lab.
+		name := filepath.Join(d, fmt.Sprintf("wpa_supplicant-mkpdus-cak%d.hex", 8*len(cak)))
+		if err := os.WriteFile(name, []byte(hexLines(kept)), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func hexLines(frames [][]byte) string {
+	var s string
+	for _, f := range frames {
+		s += hex.EncodeToString(f) + "\n"
+	}
+	return s
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -185,6 +186,11 @@ func FuzzParse(f *testing.F) {
 	b, _ := g.Marshal(testICK)
 	f.Add(b)
 	f.Add(rawFrame(f, set(100, 1, 2, []byte{3})))
+	if data, err := os.ReadFile("testdata/wpa_supplicant-mkpdus-cak128.hex"); err == nil {
+		for _, l := range strings.Fields(string(data)) {
+			f.Add(unhex(f, l))
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		VerifyICV(b, testICK)
 		p, err := Parse(b)
