@@ -181,7 +181,9 @@ func parseSecYMsg(b []byte) (*State, error) {
 			})
 		case attrSecY:
 			haveSecY = true
-			ad.Nested(func(nad *netlink.AttributeDecoder) error { return parseSecY(nad, st) })
+			ad.Nested(func(nad *netlink.AttributeDecoder) error {
+				return decodeSettings(nad, secySettingsAttrs, &st.Settings, &st.Operational)
+			})
 		case attrTxSCStats:
 			ad.Nested(func(nad *netlink.AttributeDecoder) error { return parseTxSCStats(nad, &st.TxSCStats) })
 		case attrSecYStats:
@@ -217,45 +219,6 @@ func parseSecYMsg(b []byte) (*State, error) {
 		return nil, fmt.Errorf("SecY message without MACSEC_ATTR_IFINDEX or MACSEC_ATTR_SECY")
 	}
 	return st, nil
-}
-
-func parseSecY(ad *netlink.AttributeDecoder, st *State) error {
-	s := &st.Settings
-	for ad.Next() {
-		switch ad.Type() {
-		case secyAttrSCI:
-			sci, err := sciAttr(ad.Bytes())
-			if err != nil {
-				return err
-			}
-			s.SCI = sci
-		case secyAttrEncodingSA:
-			s.EncodingSA = macsec.AN(ad.Uint8())
-		case secyAttrWindow:
-			s.Window = ad.Uint32()
-		case secyAttrCipherSuite:
-			s.CipherSuite = macsec.CipherSuite(ad.Uint64()).Canonical()
-		case secyAttrICVLen:
-			s.ICVLen = ad.Uint8()
-		case secyAttrProtect:
-			s.Protect = ad.Uint8() != 0
-		case secyAttrReplay:
-			s.ReplayProtect = ad.Uint8() != 0
-		case secyAttrOper:
-			st.Operational = ad.Uint8() != 0
-		case secyAttrValidate:
-			s.Validate = macsec.ValidateFrames(ad.Uint8())
-		case secyAttrEncrypt:
-			s.Encrypt = ad.Uint8() != 0
-		case secyAttrIncSCI:
-			s.IncludeSCI = ad.Uint8() != 0
-		case secyAttrES:
-			s.ES = ad.Uint8() != 0
-		case secyAttrSCB:
-			s.SCB = ad.Uint8() != 0
-		}
-	}
-	return ad.Err()
 }
 
 // parseSA decodes the attributes common to TX and RX SAs in the dump.

@@ -373,52 +373,14 @@ func parseLink(b []byte) (*Link, error) {
 	if l.Kind != "macsec" || data == nil {
 		return l, nil
 	}
-	if err := parseLinkSettings(data, &l.Settings); err != nil {
+	ad, err = netlink.NewAttributeDecoder(data)
+	if err == nil {
+		err = decodeSettings(ad, linkSettingsAttrs, &l.Settings, nil)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("parse link %s: %w", l.Name, err)
 	}
 	return l, nil
-}
-
-// parseLinkSettings decodes IFLA_INFO_DATA of a macsec interface.
-func parseLinkSettings(b []byte, s *Settings) error {
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return err
-	}
-	for ad.Next() {
-		switch ad.Type() {
-		case iflaMacsecSCI:
-			s.SCI, err = sciAttr(ad.Bytes())
-		case iflaMacsecICVLen:
-			s.ICVLen = ad.Uint8()
-		case iflaMacsecCipherSuite:
-			s.CipherSuite = macsec.CipherSuite(ad.Uint64()).Canonical()
-		case iflaMacsecWindow:
-			s.Window = ad.Uint32()
-		case iflaMacsecEncodingSA:
-			s.EncodingSA = macsec.AN(ad.Uint8())
-		case iflaMacsecEncrypt:
-			s.Encrypt = ad.Uint8() != 0
-		case iflaMacsecProtect:
-			s.Protect = ad.Uint8() != 0
-		case iflaMacsecIncSCI:
-			s.IncludeSCI = ad.Uint8() != 0
-		case iflaMacsecES:
-			s.ES = ad.Uint8() != 0
-		case iflaMacsecSCB:
-			s.SCB = ad.Uint8() != 0
-		case iflaMacsecReplayProtect:
-			s.ReplayProtect = ad.Uint8() != 0
-		case iflaMacsecValidation:
-			s.Validate = macsec.ValidateFrames(ad.Uint8())
-		case iflaMacsecOffload:
-			s.Offload = Offload(ad.Uint8())
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return ad.Err()
 }
 
 // sciAttr decodes an SCI attribute: the kernel puts the big-endian SCI in
