@@ -112,6 +112,10 @@ func TestManagementErrors(t *testing.T) {
 		{"delete missing SC", s.DeleteRxSC(bobSCI)},
 		{"bad suite", s.SetPolicy(Policy{CipherSuite: 7})},
 		{"SCI with ES", s.SetPolicy(Policy{CipherSuite: GCMAES128, IncludeSCI: true, UseES: true})},
+		{"ES with SCI port 7", func() error {
+			_, err := NewSoftSecY(Config{SCI: MakeSCI(aliceSCI[:6], 7), Policy: Policy{CipherSuite: GCMAES128, UseES: true}})
+			return err
+		}()},
 	}
 	for _, c := range checks {
 		if c.err == nil {

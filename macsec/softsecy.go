@@ -269,7 +269,7 @@ func NewSoftSecY(cfg Config) (*SoftSecY, error) {
 		threshold:   cfg.PNThreshold,
 		onThreshold: cfg.OnPNThreshold,
 	}
-	if err := checkPolicy(&cfg.Policy); err != nil {
+	if err := s.checkPolicy(&cfg.Policy); err != nil {
 		return nil, fmt.Errorf("macsec: new SecY: %w", err)
 	}
 	p := cfg.Policy
@@ -279,7 +279,7 @@ func NewSoftSecY(cfg Config) (*SoftSecY, error) {
 	return s, nil
 }
 
-func checkPolicy(p *Policy) error {
+func (s *SoftSecY) checkPolicy(p *Policy) error {
 	if !p.CipherSuite.Valid() {
 		return fmt.Errorf("unsupported cipher suite %#016x", uint64(p.CipherSuite))
 	}
@@ -291,6 +291,11 @@ func checkPolicy(p *Policy) error {
 	}
 	if p.IncludeSCI && (p.UseES || p.UseSCB) {
 		return errors.New("alwaysIncludeSCI excludes the ES and SCB bits (802.1AE-2018 9.5)")
+	}
+	if p.UseES && s.sci.Port() != PortES {
+		// Receivers rebuild the SCI of an ES frame as source MAC ‖ 1;
+		// any other port would make every frame fail its ICV check.
+		return fmt.Errorf("end station (ES) needs SCI port %d, SCI %s has port %d", PortES, s.sci, s.sci.Port())
 	}
 	return nil
 }
@@ -316,7 +321,7 @@ func newPolicyState(p Policy) *policyState {
 // SetPolicy implements SecY. The cipher suite may change only while no SA
 // exists, since installed keys belong to a suite.
 func (s *SoftSecY) SetPolicy(p Policy) error {
-	if err := checkPolicy(&p); err != nil {
+	if err := s.checkPolicy(&p); err != nil {
 		return fmt.Errorf("macsec: set policy: %w", err)
 	}
 	p.CipherSuite = p.CipherSuite.Canonical()
