@@ -23,6 +23,19 @@ const (
 
 func align4(n int) int { return (n + 3) &^ 3 }
 
+// put appends p. When the buffer must grow, the old array is zeroed after
+// the copy, so no earlier part of a key is left behind for the garbage
+// collector.
+func (e *encoder) put(p ...byte) {
+	if cap(e.b)-len(e.b) < len(p) {
+		nb := make([]byte, len(e.b), 2*cap(e.b)+len(p)+256)
+		copy(nb, e.b)
+		clear(e.b[:cap(e.b)])
+		e.b = nb
+	}
+	e.b = append(e.b, p...)
+}
+
 // reset starts a new message of the given type and flags; seq and pid are
 // filled in by the sender.
 func (e *encoder) reset(typ, flags uint16) {
@@ -32,12 +45,12 @@ func (e *encoder) reset(typ, flags uint16) {
 	var h [nlmsgHdrLen]byte
 	binary.NativeEndian.PutUint16(h[4:], typ)
 	binary.NativeEndian.PutUint16(h[6:], flags)
-	e.b = append(e.b, h[:]...)
+	e.put(h[:]...)
 }
 
 // genl appends a generic netlink header.
 func (e *encoder) genl(cmd, version uint8) {
-	e.b = append(e.b, cmd, version, 0, 0)
+	e.put(cmd, version, 0, 0)
 }
 
 // ifinfo appends a struct ifinfomsg.
@@ -47,21 +60,21 @@ func (e *encoder) ifinfo(index int32, flags, change uint32) {
 	binary.NativeEndian.PutUint32(h[4:], uint32(index))
 	binary.NativeEndian.PutUint32(h[8:], flags)
 	binary.NativeEndian.PutUint32(h[12:], change)
-	e.b = append(e.b, h[:]...)
+	e.put(h[:]...)
 }
 
 func (e *encoder) attr(typ uint16, payload []byte) {
 	var h [nlaHdrLen]byte
 	binary.NativeEndian.PutUint16(h[0:], uint16(nlaHdrLen+len(payload)))
 	binary.NativeEndian.PutUint16(h[2:], typ)
-	e.b = append(e.b, h[:]...)
-	e.b = append(e.b, payload...)
+	e.put(h[:]...)
+	e.put(payload...)
 	e.pad()
 }
 
 func (e *encoder) pad() {
 	for len(e.b)%4 != 0 {
-		e.b = append(e.b, 0)
+		e.put(0)
 	}
 }
 
@@ -104,9 +117,9 @@ func (e *encoder) str(typ uint16, s string) {
 	var h [nlaHdrLen]byte
 	binary.NativeEndian.PutUint16(h[0:], uint16(nlaHdrLen+len(s)+1))
 	binary.NativeEndian.PutUint16(h[2:], typ)
-	e.b = append(e.b, h[:]...)
-	e.b = append(e.b, s...)
-	e.b = append(e.b, 0)
+	e.put(h[:]...)
+	e.put([]byte(s)...)
+	e.put(0)
 	e.pad()
 }
 
@@ -115,7 +128,7 @@ func (e *encoder) begin(typ uint16) {
 	e.nests = append(e.nests, len(e.b))
 	var h [nlaHdrLen]byte
 	binary.NativeEndian.PutUint16(h[2:], typ|nlaNested)
-	e.b = append(e.b, h[:]...)
+	e.put(h[:]...)
 }
 
 func (e *encoder) end() {

@@ -235,3 +235,24 @@ func TestChangeLinkEncoding(t *testing.T) {
 		t.Errorf("immutable() = %q", got)
 	}
 }
+
+// TestEncoderGrowthZeroes: when a request outgrows the buffer, the array
+// left behind holds no key octets.
+func TestEncoderGrowthZeroes(t *testing.T) {
+	var e encoder
+	e.b = make([]byte, 0, 48) // too small for an SA with a 32-octet key
+	orig := e.b[:cap(e.b)]
+	key := fxKey(macsec.GCMAES256, 0xc0)
+	e.reset(7, uint16(netlink.Request|netlink.Acknowledge))
+	e.genl(cmdAddTxSA, genlVersion)
+	encodeAddSA(&e, 3, nil, &SA{AN: 1, PN: 1, Key: key})
+	if !bytes.Contains(e.b, key) {
+		t.Fatal("key not encoded")
+	}
+	if &orig[0] == &e.b[:1][0] {
+		t.Fatal("buffer did not grow; the test proves nothing")
+	}
+	if !bytes.Equal(orig, make([]byte, len(orig))) {
+		t.Errorf("old buffer not zeroed: %x", orig)
+	}
+}
