@@ -110,6 +110,14 @@ func sh(t *testing.T, h *testenv.Host, args ...string) string {
 	return string(out)
 }
 
+// newIn runs New in h's namespace, where it reads the parent's driver.
+func newIn(h *testenv.Host, conn *link.Conn, cfg link.Config) (y *SecY, err error) {
+	if derr := h.Do(func() error { y, err = New(conn, cfg); return nil }); derr != nil {
+		return nil, derr
+	}
+	return y, err
+}
+
 // probe gathers the capabilities of parent in h as the daemon would: the
 // offload probes of this package, kernel MACsec from the Conn, and no
 // userspace data plane (it is not under test here).
@@ -235,7 +243,7 @@ func TestNetdevsimMACOffload(t *testing.T) {
 	dev := newNetdevsim(t, a)
 	conn := dialIn(t, a)
 
-	y, err := New(conn, link.Config{Parent: dev, Name: "ms0", Port: 1, Policy: policy, Offload: link.OffloadMAC})
+	y, err := newIn(a, conn, link.Config{Parent: dev, Name: "ms0", Port: 1, Policy: policy, Offload: link.OffloadMAC})
 	if err != nil {
 		t.Fatalf("New(offload mac) on %s: %v", dev, err)
 	}
@@ -339,13 +347,13 @@ func TestNetdevsimSecYLimitFallback(t *testing.T) {
 		return link.Config{Parent: dev, Name: fmt.Sprintf("ms%d", i), Port: uint16(i + 1), Policy: policy, Offload: link.OffloadMAC}
 	}
 	for i := 0; i < 3; i++ {
-		y, err := New(conn, cfg(i))
+		y, err := newIn(a, conn, cfg(i))
 		if err != nil {
 			t.Fatalf("offloaded SecY %d of 3: %v", i+1, err)
 		}
 		t.Cleanup(func() { y.Close() })
 	}
-	_, err := New(conn, cfg(3))
+	_, err := newIn(a, conn, cfg(3))
 	var le *LimitError
 	if !errors.Is(err, unix.ENOSPC) || !errors.As(err, &le) || le.What != "offloaded SecYs" || le.Limit != 3 {
 		t.Fatalf("4th offloaded SecY: %v; want a LimitError for offloaded SecYs, limit 3", err)
@@ -361,7 +369,7 @@ func TestNetdevsimSecYLimitFallback(t *testing.T) {
 	// PHY offload is refused outright (no PHY).
 	phy := cfg(3)
 	phy.Offload = link.OffloadPHY
-	if _, err := New(conn, phy); !errors.Is(err, unix.EOPNOTSUPP) {
+	if _, err := newIn(a, conn, phy); !errors.Is(err, unix.EOPNOTSUPP) {
 		t.Errorf("offload phy on netdevsim: %v, want EOPNOTSUPP", err)
 	}
 
@@ -372,7 +380,12 @@ func TestNetdevsimSecYLimitFallback(t *testing.T) {
 		t.Fatalf("Choose = %+v, want MAC offload first", d)
 	}
 	var logs bytes.Buffer
-	y, c, err := Open(d, KernelOpener(conn, cfg(3), nil), slog.New(slog.NewTextHandler(&logs, nil)))
+	var y macsec.SecY
+	var c Choice
+	a.Do(func() error {
+		y, c, err = Open(d, KernelOpener(conn, cfg(3), nil), slog.New(slog.NewTextHandler(&logs, nil)))
+		return nil
+	})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -390,7 +403,7 @@ func TestNetdevsimSecYLimitFallback(t *testing.T) {
 	if out := sh(t, a, "ip", "-d", "link", "show", "ms3"); strings.Contains(out, "offload mac") {
 		t.Errorf("fallback SecY is offloaded:\n%s", out)
 	}
-	t.Logf("fallback: %s", c.Reason)
+	t.Logf("taken: %s", c.Reason)
 }
 
 // TestVethAuto: a veth offloads nothing; auto picks software kernel MACsec
@@ -419,7 +432,10 @@ func TestVethAuto(t *testing.T) {
 	}
 
 	base := link.Config{Parent: "eth0", Name: "ms0", Policy: policy}
-	y, c, err := Open(d, KernelOpener(conn, base, nil), nil)
+	var y macsec.SecY
+	var c Choice
+	var err error
+	a.Do(func() error { y, c, err = Open(d, KernelOpener(conn, base, nil), nil); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +449,7 @@ func TestVethAuto(t *testing.T) {
 
 	mac := base
 	mac.Name, mac.Port, mac.Offload = "ms1", 2, link.OffloadMAC
-	if _, err := New(conn, mac); !errors.Is(err, unix.EOPNOTSUPP) {
+	if _, err := newIn(a, conn, mac); !errors.Is(err, unix.EOPNOTSUPP) {
 		t.Errorf("offload mac on veth: %v, want EOPNOTSUPP", err)
 	}
 }

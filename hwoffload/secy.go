@@ -30,6 +30,9 @@ var _ macsec.SecY = (*SecY)(nil)
 // SetOffload. A device that holds no more offloaded SecYs gives a
 // *LimitError; a parent that does not offload in that mode gives link's
 // error matching unix.EOPNOTSUPP.
+//
+// New reads the parent's driver name (for the errors) in the calling
+// thread's network namespace, which should be conn's.
 func New(conn *link.Conn, cfg link.Config) (*SecY, error) {
 	y := &SecY{parent: cfg.Parent, driver: DriverName(cfg.Parent)}
 	y.limits = knownLimits[y.driver]
