@@ -58,6 +58,35 @@ func TestParseFeaturesVeth(t *testing.T) {
 	}
 }
 
+// TestParseFeaturesNetdevsim decodes a reply recorded from netdevsim in
+// the VM lab's custom 6.12 kernel, where `ethtool -k` prints
+// "macsec-hw-offload: on [fixed]" (the lab test compares every feature
+// with ethtool's output on the same device).
+func TestParseFeaturesNetdevsim(t *testing.T) {
+	f, err := parseFeatures(readHexFixture(t, "features-netdevsim-6.12.hex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.On(FeatureMACsecOffload) || !f.Fixed(FeatureMACsecOffload) {
+		t.Errorf("%s: on=%v fixed=%v, want on [fixed]", FeatureMACsecOffload, f.On(FeatureMACsecOffload), f.Fixed(FeatureMACsecOffload))
+	}
+	want := []string{
+		"highdma", "macsec-hw-offload", "rx-gro", "rx-udp_tunnel-port-offload",
+		"tx-checksum-ip-generic", "tx-generic-segmentation", "tx-scatter-gather",
+		"tx-scatter-gather-fraglist", "tx-tcp-segmentation",
+	}
+	if got := f.ActiveNames(); !reflect.DeepEqual(got, want) {
+		t.Errorf("active features\n got %v\nwant %v", got, want)
+	}
+	if f.Fixed("hw-tc-offload") || f.Fixed("rx-gro") || !f.Fixed("highdma") {
+		t.Errorf("changeable: hw-tc-offload %v, rx-gro %v, highdma %v; want true, true, false",
+			!f.Fixed("hw-tc-offload"), !f.Fixed("rx-gro"), !f.Fixed("highdma"))
+	}
+	if len(f.Changeable) != 59 {
+		t.Errorf("%d feature names, want the 59 that 6.12 names", len(f.Changeable))
+	}
+}
+
 // verboseBitset encodes a verbose bitset the way ethnl_put_bitset32 does.
 func verboseBitset(noMask bool, bits map[string]bool) func(*netlink.AttributeEncoder) error {
 	return func(ae *netlink.AttributeEncoder) error {
@@ -168,6 +197,7 @@ func TestEncodeFeaturesRequest(t *testing.T) {
 // panic.
 func FuzzParseFeatures(f *testing.F) {
 	f.Add(readHexFixture(f, "features-veth-6.18.hex"))
+	f.Add(readHexFixture(f, "features-netdevsim-6.12.hex"))
 	f.Add([]byte{})
 	f.Add([]byte{0x08, 0x00, 0x04, 0x80, 0x04, 0x00, 0x01, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
