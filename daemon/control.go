@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,12 +119,19 @@ func (s *ControlServer) handle(c *net.UnixConn) {
 		enc.Encode(Response{Error: "bad request: " + err.Error()})
 		return
 	}
+	enc.Encode(s.answer(line))
+}
+
+// answer parses one request line and answers it; a malformed request gets
+// an error response and changes nothing.
+func (s *ControlServer) answer(line []byte) Response {
 	var req Request
-	if err := json.Unmarshal(line, &req); err != nil {
-		enc.Encode(Response{Error: "bad request: " + err.Error()})
-		return
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return Response{Error: "bad request: " + err.Error()}
 	}
-	enc.Encode(s.dispatch(&req))
+	return s.dispatch(&req)
 }
 
 func (s *ControlServer) dispatch(req *Request) Response {
