@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -377,4 +378,78 @@ func mustRead(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestDaemonsStaticKeys secures a veth with hand-set SAKs (no MKA), as
+// `ip macsec` would, and checks traffic flows and status shows the SAs by
+// key identifier only.
+func TestDaemonsStaticKeys(t *testing.T) {
+	lab := testenv.New(t)
+	a, b := lab.Host("a"), lab.Host("b")
+	macA, _ := net.ParseMAC("02:00:00:00:aa:01")
+	macB, _ := net.ParseMAC("02:00:00:00:bb:01")
+	lab.VethMAC(a, "eth0", macA, b, "eth0", macB)
+	const sakA, sakB = "a1a2a3a4a5a6a7a8a9aaabacadaeaf00", "b1b2b3b4b5b6b7b8b9babbbcbdbebf00"
+	macsecd, _ := binaries(t)
+	start := func(h *testenv.Host, txKey, rxKey, txID, rxID, peer string) *node {
+		dir := t.TempDir()
+		n := &node{t: t, h: h, dir: dir, conf: filepath.Join(dir, "macsecd.toml"), sock: filepath.Join(dir, "control.sock"),
+			ctl: filepath.Join(filepath.Dir(macsecd), "macsecctl"), log: &logBuffer{}, outputs: &logBuffer{}, exited: make(chan error, 1)}
+		os.WriteFile(filepath.Join(dir, "tx.sak"), []byte(txKey), 0o600)
+		os.WriteFile(filepath.Join(dir, "rx.sak"), []byte(rxKey), 0o600)
+		os.WriteFile(n.conf, []byte(fmt.Sprintf(`[daemon]
+control_socket = %q
+[port.lan]
+parent = "eth0"
+interface = "macsec0"
+backend = %q
+key_agreement = "static"
+[port.lan.static.tx]
+an = 0
+key_id = %q
+sak_file = %q
+[[port.lan.static.rx]]
+peer_sci = %q
+an = 0
+key_id = %q
+sak_file = %q
+`, n.sock, labBackend(), txID, filepath.Join(dir, "tx.sak"), peer, rxID, filepath.Join(dir, "rx.sak"))), 0o600)
+		n.cmd = h.Command(macsecd, "-config", n.conf)
+		n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
+		if err := n.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { n.exited <- n.cmd.Wait() }()
+		t.Cleanup(func() {
+			n.cmd.Process.Signal(syscall.SIGTERM)
+			<-n.exited
+			if t.Failed() {
+				t.Logf("%s log:\n%s", h.Name, n.log.String())
+			}
+		})
+		return n
+	}
+	na := start(a, sakA, sakB, "0a", "0b", "02000000bb010001")
+	nb := start(b, sakB, sakA, "0b", "0a", "02000000aa010001")
+	na.waitSecured(30 * time.Second)
+	nb.waitSecured(30 * time.Second)
+	mustRun(t, a.Command("ip", "addr", "add", "10.78.0.1/24", "dev", "macsec0"))
+	mustRun(t, b.Command("ip", "addr", "add", "10.78.0.2/24", "dev", "macsec0"))
+	if sent, recv := ping(t, a, "10.78.0.2", 5, "0.2"); recv != sent {
+		t.Fatalf("ping over statically keyed link: %d of %d", recv, sent)
+	}
+	s := na.status()
+	if s.KeyAgreement != "static" || s.MKA != nil || s.CurrentSA == nil || s.CurrentSA.KeyID != "0a000000000000000000000000000000" ||
+		s.SCI != "02000000aa010001" || len(s.RxSCs) != 1 || s.RxSCs[0].SCI != "02000000bb010001" || s.Counters.InPktsOK == 0 {
+		t.Errorf("status: %+v", s)
+	}
+	if code, out := na.macsecctl("rekey", "lan"); code != ExitFailed || !strings.Contains(out, "static keys") {
+		t.Errorf("rekey on a static port: exit %d %s", code, out)
+	}
+	all := na.log.String() + nb.log.String() + na.outputs.String()
+	for _, k := range []string{sakA, sakB} {
+		if strings.Contains(all, k) {
+			t.Errorf("a SAK appears in logs or output")
+		}
+	}
 }
