@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/macsecd/macsecd/crypto/keywrap"
+	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/mka/keys"
 	"github.com/macsecd/macsecd/mka/mkpdu"
 	"github.com/macsecd/macsecd/testenv"
@@ -166,4 +167,133 @@ func hexLines(frames [][]byte) string {
 		s += hex.EncodeToString(f) + "\n"
 	}
 	return s
+}
+
+// TestWPASupplicantAcceptsOurs checks the other direction: MKPDUs our codec
+// builds are accepted by wpa_supplicant 2.10. A wpa_supplicant in one
+// namespace, and in the other only an eapol.Conn sending Hellos that list
+// what it hears (priority 255, so wpa_supplicant is key server). Success is
+// wpa_supplicant listing our MI as a live peer (so our ICV and peer list
+// check out) and then distributing a SAK, which unwraps under our KEK.
+// Variants: MKA version 1 as wpa_supplicant itself speaks, and MKA version 3
+// with an Announcement, an unknown parameter set and the ICV Indicator.
+func TestWPASupplicantAcceptsOurs(t *testing.T) {
+	if os.Getenv("MACSECD_LAB_KERNEL") == "" {
+		t.Fatal("MACSECD_LAB_KERNEL unset: vmlab tests run inside the VM lab (make test-vm)")
+	}
+	for _, v := range []struct {
+		name  string
+		extra func(p *mkpdu.MKPDU)
+		ver   uint8
+	}{
+		{"v1", func(p *mkpdu.MKPDU) {}, 1},
+		{"v3-indicator-announcement-unknown", func(p *mkpdu.MKPDU) {
+			p.ICVIndicator = true
+			p.Announcement = &mkpdu.Announcement{CipherSuites: []mkpdu.CipherSuiteCap{{Capability: 3, ID: 0x0080C20001000001}}}
+			p.Unknown = []mkpdu.RawSet{{Type: 120, Body: []byte{1, 2, 3}}}
+		}, 3},
+	} {
+		t.Run(v.name, func(t *testing.T) { acceptsOurs(t, v.ver, v.extra) })
+	}
+}
+
+func acceptsOurs(t *testing.T, version uint8, extra func(*mkpdu.MKPDU)) {
+	const cakHex = "00112233445566778899aabbccddeeff"
+	const cknHex = "c0ffee"
+	cak, _ := hex.DecodeString(cakHex)
+	ckn, _ := hex.DecodeString(cknHex)
+	ick, _ := keys.ICK(cak, ckn)
+	kek, _ := keys.KEK(cak, ckn)
+	lab := testenv.New(t)
+	a, b := lab.Host("a"), lab.Host("b")
+	lab.VethMAC(a, "eth0", macA, b, "eth0", macB)
+	conn := listen(t, b, mkpdu.EtherTypeEAPOL, mkpdu.PAEGroupAddress)
+
+	conf := filepath.Join(t.TempDir(), "wpa.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("eapol_version=3\nap_scan=0\nnetwork={\n\tkey_mgmt=NONE\n\teapol_flags=0\n\tmacsec_policy=1\n\tmka_cak=%s\n\tmka_ckn=%s\n\tmka_priority=10\n}\n", cakHex, cknHex)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := a.Command("wpa_supplicant", "-D", "macsec_linux", "-i", "eth0", "-c", conf, "-d")
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("wpa_supplicant:\n%s", log.String())
+		}
+	})
+
+	mi := mkpdu.MI{0x6d, 0x61, 0x63, 0x73, 0x65, 0x63, 0x64, 1, 2, 3, 4, version}
+	var mn uint32
+	var peer *mkpdu.PeerEntry // wpa_supplicant as we last heard it
+	listsUs := false
+	send := func() {
+		mn++
+		p := mkpdu.MKPDU{Basic: mkpdu.Basic{Version: version, Priority: 255, MACsecDesired: true, MACsecCapability: 3,
+			SCI: macsec.MakeSCI(macB, 1), MI: mi, MN: mn, AlgAgility: mkpdu.AlgAgility8021X, CKN: ckn}}
+		if peer != nil {
+			if listsUs {
+				p.LivePeers = []mkpdu.PeerEntry{*peer}
+			} else {
+				p.PotentialPeers = []mkpdu.PeerEntry{*peer}
+			}
+		}
+		extra(&p)
+		f := &mkpdu.Frame{Dst: mkpdu.PAEGroupAddress, Src: macB, EtherType: mkpdu.EtherTypeEAPOL, PDU: p}
+		out, err := f.Marshal(ick)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.WriteFrame(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	nextSend := time.Now()
+	buf := make([]byte, MaxFrameLen)
+	for time.Now().Before(deadline) {
+		if time.Now().After(nextSend) {
+			send()
+			nextSend = time.Now().Add(500 * time.Millisecond)
+		}
+		conn.SetReadDeadline(nextSend)
+		n, err := conn.ReadFrame(buf)
+		if IsTimeout(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !mkpdu.VerifyICV(buf[:n], ick) {
+			t.Fatalf("wpa_supplicant MKPDU fails our ICV check: %x", buf[:n])
+		}
+		f, err := mkpdu.Parse(buf[:n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer = &mkpdu.PeerEntry{MI: f.PDU.Basic.MI, MN: f.PDU.Basic.MN}
+		for _, e := range f.PDU.LivePeers {
+			if e.MI == mi && e.MN <= mn {
+				if !listsUs {
+					t.Logf("wpa_supplicant lists us live after %d MKPDUs", mn)
+				}
+				listsUs = true
+				nextSend = time.Now() // answer at once so it sees itself live
+			}
+		}
+		if d := f.PDU.DistSAK; d != nil && d.WrappedSAK != nil && listsUs {
+			sak, err := keywrap.Unwrap(kek, d.WrappedSAK)
+			if err != nil {
+				t.Fatalf("SAK from wpa_supplicant does not unwrap: %v", err)
+			}
+			clear(sak)
+			t.Logf("wpa_supplicant distributed SAK KN %d on AN %d to us", d.KeyNumber, d.AN)
+			return
+		}
+	}
+	t.Fatalf("after 60s: wpa_supplicant lists us live: %v; no distributed SAK", listsUs)
 }
