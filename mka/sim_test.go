@@ -2,6 +2,7 @@ package mka
 
 import (
 	"bytes"
+	"container/heap"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -35,7 +36,7 @@ type simNet struct {
 	loss   float64
 	jitter time.Duration
 	nodes  []*simNode
-	queue  []delivery
+	queue  deliveries // min-heap on (at, seq)
 	seq    int
 	// drop, if set, drops a frame from one node to another.
 	drop func(from, to *simNode, frame []byte) bool
@@ -48,7 +49,8 @@ type simNode struct {
 	k    *KaY
 	rec  *secytest.Recorder
 	up   bool
-	sent [][]byte // every MKPDU sent, for replay tests
+	sent [][]byte  // every MKPDU sent, for replay tests
+	next time.Time // cached NextTick
 	keys map[macsec.KeyID][]byte
 }
 
@@ -118,7 +120,7 @@ func (nd *simNode) send(frame []byte) error {
 			d += time.Duration(n.rng.Int64N(int64(n.jitter)))
 		}
 		n.seq++
-		n.queue = append(n.queue, delivery{at: n.now.Add(d), seq: n.seq, to: to, frame: slices.Clone(frame)})
+		heap.Push(&n.queue, delivery{at: n.now.Add(d), seq: n.seq, to: to, frame: slices.Clone(frame)})
 	}
 	return nil
 }
@@ -129,21 +131,24 @@ func (n *simNet) run(d time.Duration) { n.runUntil(n.now.Add(d), nil) }
 // runUntil advances virtual time to end, or until cond holds (checked
 // after every event); it reports whether cond held.
 func (n *simNet) runUntil(end time.Time, cond func() bool) bool {
+	// Each node's NextTick, refreshed whenever the node handles an event
+	// (recomputing it for every node at every event costs O(n²)).
+	for _, nd := range n.nodes {
+		nd.next = nd.k.NextTick()
+	}
 	for {
 		if cond != nil && cond() {
 			return true
 		}
 		next := end
-		for _, q := range n.queue {
-			if q.at.Before(next) {
-				next = q.at
-			}
+		if len(n.queue) > 0 && n.queue[0].at.Before(next) {
+			next = n.queue[0].at
 		}
 		for _, nd := range n.nodes {
 			if !nd.up {
 				continue
 			}
-			t := nd.k.NextTick()
+			t := nd.next
 			if t.IsZero() || !t.After(n.now) {
 				t = n.now
 			}
@@ -151,53 +156,60 @@ func (n *simNet) runUntil(end time.Time, cond func() bool) bool {
 				next = t
 			}
 		}
-		if next.After(end) || (next.Equal(end) && n.now.Equal(end)) {
+		if next.After(end) {
 			n.now = end
 			return cond != nil && cond()
 		}
+		prev := n.now
 		n.now = next
 		// Deliver due frames in (time, sequence) order.
-		slices.SortFunc(n.queue, func(a, b delivery) int {
-			if c := a.at.Compare(b.at); c != 0 {
-				return c
-			}
-			return a.seq - b.seq
-		})
-		i := 0
-		for i < len(n.queue) && !n.queue[i].at.After(n.now) {
-			i++
+		var due []delivery
+		for len(n.queue) > 0 && !n.queue[0].at.After(n.now) {
+			due = append(due, heap.Pop(&n.queue).(delivery))
 		}
-		due := slices.Clone(n.queue[:i])
-		n.queue = n.queue[i:]
 		for _, q := range due {
 			if q.to.up {
 				_ = q.to.k.HandleFrame(n.now, q.frame)
+				q.to.next = q.to.k.NextTick()
 			}
 		}
+		progress := len(due) > 0
 		for _, nd := range n.nodes {
-			if !nd.up {
-				continue
-			}
-			if t := nd.k.NextTick(); t.IsZero() || !t.After(n.now) {
+			if nd.up && (nd.next.IsZero() || !nd.next.After(n.now)) {
 				nd.k.Tick(n.now)
+				nd.next = nd.k.NextTick()
+				progress = progress || nd.next.After(n.now)
 			}
 		}
-		// Guarantee progress when nothing is due before the next tick.
-		if len(due) == 0 {
-			stuck := true
-			for _, nd := range n.nodes {
-				if nd.up && nd.k.NextTick().After(n.now) {
-					stuck = false
-				}
-			}
-			if stuck {
-				n.now = n.now.Add(time.Millisecond)
+		// Guarantee progress if a node keeps asking for a tick now.
+		if !progress && n.now.Equal(prev) {
+			if n.now = n.now.Add(time.Millisecond); n.now.After(end) {
+				n.now = end
+				return cond != nil && cond()
 			}
 		}
 	}
 }
 
 func (nd *simNode) down() { nd.up = false }
+
+type deliveries []delivery
+
+func (d deliveries) Len() int { return len(d) }
+func (d deliveries) Less(i, j int) bool {
+	if c := d[i].at.Compare(d[j].at); c != 0 {
+		return c < 0
+	}
+	return d[i].seq < d[j].seq
+}
+func (d deliveries) Swap(i, j int) { d[i], d[j] = d[j], d[i] }
+func (d *deliveries) Push(x any)   { *d = append(*d, x.(delivery)) }
+func (d *deliveries) Pop() any {
+	old := *d
+	x := old[len(old)-1]
+	*d = old[:len(old)-1]
+	return x
+}
 
 // txKey is the key identifier of the node's encoding SA.
 func (nd *simNode) txKey() (macsec.KeyID, bool) { return nd.rec.TxKeyID() }
@@ -211,7 +223,7 @@ func (n *simNet) secured() bool {
 	up := n.upNodes()
 	for i, nd := range up {
 		tid, ok := nd.txKey()
-		if !ok || !nd.k.Status().Secured {
+		if !ok || !nd.k.secured {
 			return false
 		}
 		if i == 0 {
