@@ -8,9 +8,9 @@ package testenv
 // two wpa_supplicant MKA peers. Their failure fails make test.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -138,11 +138,13 @@ func TestStaticKeys(t *testing.T) {
 			setup(a, "10.1.0.1/24", keyA, "1", macB, keyB, "2")
 			setup(b, "10.1.0.2/24", keyB, "2", macA, keyA, "1")
 
-			stop := capture(t, b, "eth0", filepath.Join(outDir(t), "static-"+s.name+".pcap"))
+			pcap := b.Capture(t, "eth0", filepath.Join(outDir(t), "static-"+s.name+".pcap"))
 			wire := sniff(t, b, "eth0")
 			run(t, a, "ping", "-c", "2", "-W", "10", "10.1.0.2")
 			frames := wire()
-			stop()
+			if err := pcap.Stop(); err != nil {
+				t.Error(err)
+			}
 
 			var secured int
 			for _, f := range frames {
@@ -221,49 +223,6 @@ func sniff(t *testing.T, h *Host, ifname string) func() [][]byte {
 	}
 }
 
-// capture runs tcpdump on ifname in h, writing file, until the returned
-// function is called. It returns once tcpdump is listening.
-func capture(t *testing.T, h *Host, ifname, file string) func() {
-	t.Helper()
-	cmd := h.Command("tcpdump", "-Z", "root", "-U", "-n", "-i", ifname, "-w", file)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("tcpdump: %v", err)
-	}
-	listening := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		var lines []string
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
-			if strings.Contains(sc.Text(), "listening on") {
-				listening <- ""
-				lines = nil
-			}
-		}
-		listening <- strings.Join(lines, "\n")
-	}()
-	select {
-	case msg := <-listening:
-		if msg != "" {
-			t.Fatalf("tcpdump exited: %s", msg)
-		}
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("tcpdump did not start listening")
-	}
-	return func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-		if st, err := os.Stat(file); err != nil || st.Size() <= 24 {
-			t.Errorf("capture %s is empty (%v)", file, err)
-		}
-	}
-}
-
 // TestWPASupplicantMKA has two wpa_supplicant 2.10 instances agree on keys
 // with MKA over a veth, and pings across the kernel SecYs they program.
 func TestWPASupplicantMKA(t *testing.T) {
@@ -271,34 +230,11 @@ func TestWPASupplicantMKA(t *testing.T) {
 	lab := New(t)
 	a, b := lab.Host("a"), lab.Host("b")
 	lab.Veth(a, "eth0", b, "eth0")
-	dir := t.TempDir()
-	stopCap := capture(t, b, "eth0", filepath.Join(outDir(t), "mka-wpa_supplicant.pcap"))
+	pcap := b.Capture(t, "eth0", filepath.Join(outDir(t), "mka-wpa_supplicant.pcap"))
+	cak, _ := hex.DecodeString("0123456789abcdef0123456789abcdef")
+	ckn, _ := hex.DecodeString("6162636465666768696a6b6c6d6e6f707172737475767778797a303132333435")
 	for i, h := range []*Host{a, b} {
-		conf := filepath.Join(dir, fmt.Sprintf("wpa-%d.conf", i))
-		err := os.WriteFile(conf, []byte(fmt.Sprintf(`eapol_version=3
-ap_scan=0
-network={
-	key_mgmt=NONE
-	eapol_flags=0
-	macsec_policy=1
-	mka_cak=0123456789abcdef0123456789abcdef
-	mka_ckn=6162636465666768696a6b6c6d6e6f707172737475767778797a303132333435
-	mka_priority=%d
-}
-`, 10+i)), 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		logf, err := os.Create(filepath.Join(outDir(t), fmt.Sprintf("wpa_supplicant-%c.log", 'a'+i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := h.Command("wpa_supplicant", "-D", "macsec_linux", "-i", "eth0", "-c", conf, "-d")
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("wpa_supplicant in %s: %v", h.Name, err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
+		WPASupplicant{CAK: cak, CKN: ckn, Priority: 10 + i}.Start(t, h, "eth0")
 	}
 
 	// wpa_supplicant creates the macsec link once MKA has a live peer;
@@ -320,7 +256,25 @@ network={
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	stopCap()
+	frames, err := pcap.Frames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mkpdus, secured int
+	for _, f := range frames {
+		if len(f) < 14 {
+			continue
+		}
+		switch binary.BigEndian.Uint16(f[12:14]) {
+		case 0x888e:
+			mkpdus++
+		case etherTypeMACsec:
+			secured++
+		}
+	}
+	if mkpdus == 0 || secured == 0 {
+		t.Errorf("capture has %d EAPOL and %d MACsec frames; want both", mkpdus, secured)
+	}
 	out := run(t, a, "ip", "macsec", "show")
 	if !strings.Contains(out, "GCM-AES-128") || !strings.Contains(out, "state on") {
 		t.Errorf("wpa_supplicant's SecY is not a running GCM-AES-128 one:\n%s", out)
