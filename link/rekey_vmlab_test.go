@@ -159,22 +159,40 @@ func TestRekeyNoLoss(t *testing.T) {
 				}
 				old = next
 			}
-			for name, f := range map[string]*flow{"a->b": ab, "b->a": ba} {
-				sent, lost, dups := f.finish()
-				t.Logf("%s: %d datagrams across 4 rekeys, %d lost, %d duplicated", name, sent, len(lost), dups)
-				if sent < 1000 || len(lost) != 0 || dups != 0 {
-					t.Errorf("%s: %d sent, lost %v, %d duplicates", name, sent, lost, dups)
-				}
-			}
-			for _, x := range []struct{ n, peer *node }{{a, b}, {b, a}} {
-				st, err := x.n.y.State()
+			flows := []struct {
+				name   string
+				f      *flow
+				tx, rx *node
+			}{{"a->b", ab, a, b}, {"b->a", ba, b, a}}
+			for _, fl := range flows {
+				sent, lost, dups := fl.f.finish()
+				st, err := fl.rx.y.State()
 				if err != nil {
 					t.Fatal(err)
 				}
-				sc := st.RxSC(x.peer.sci)
-				if sc == nil || len(sc.SAs) != 1 || sc.Stats.InPktsNotUsingSA != 0 || sc.Stats.InPktsUnusedSA != 0 ||
-					sc.Stats.InPktsInvalid != 0 || sc.Stats.InPktsNotValid != 0 || sc.Stats.InPktsLate != 0 {
-					t.Errorf("%s: RX SC after rekeys %+v", x.n.h.Name, sc)
+				sc := st.RxSC(fl.tx.sci)
+				if sc == nil || len(sc.SAs) != 1 {
+					t.Fatalf("%s: RX SC after rekeys %+v", fl.name, sc)
+				}
+				t.Logf("%s: %d datagrams across 4 rekeys, %d lost, %d duplicated; receiver %+v", fl.name, sent, len(lost), dups, sc.Stats)
+				// Nothing may be dropped for want of an SA, as late or as
+				// unused: those are what a wrong order of operations causes.
+				if s := sc.Stats; s.InPktsNotUsingSA != 0 || s.InPktsUnusedSA != 0 || s.InPktsInvalid != 0 || s.InPktsLate != 0 {
+					t.Errorf("%s: receiver dropped frames: %+v", fl.name, s)
+				}
+				// The one loss the order cannot prevent is the kernel's: a
+				// frame being encrypted while ENCODING_SA changes can get the
+				// old SA's key and PN under the new AN (drivers/net/macsec.c,
+				// macsec_encrypt reads tx_sc->encoding_sa for the SA and
+				// macsec_fill_sectag reads it again for the SecTAG); the
+				// receiver counts it InPktsNotValid. Seen rarely, on 6.1
+				// under emulation. At most one per switch, and every lost
+				// datagram must be such a frame.
+				nv := sc.Stats.InPktsNotValid
+				if sent < 1000 || dups != 0 || uint64(len(lost)) != nv || nv > 4 {
+					t.Errorf("%s: %d sent, lost %v, %d duplicates, %d InPktsNotValid", fl.name, sent, lost, dups, nv)
+				} else if nv > 0 {
+					t.Logf("%s: %d datagram(s) %v lost to the kernel's TX race at the encoding SA switch, none to the rekey order", fl.name, nv, lost)
 				}
 			}
 		})

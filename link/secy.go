@@ -247,6 +247,11 @@ func (y *SecY) CreateTxSA(an macsec.AN, nextPN uint64, key *macsec.SAK) error {
 // EnableTxSA activates the transmit SA and then makes it the encoding SA,
 // in that order, so that the SecY never points at an inactive SA and no
 // frame is dropped during a rekey.
+//
+// One loss is the kernel's, not the order's: a frame being encrypted on
+// another CPU at the moment of the switch can carry the new AN with the old
+// SA's key and PN (macsec_encrypt reads tx_sc->encoding_sa once for the SA
+// and again for the SecTAG), and the peer drops it as InPktsNotValid.
 func (y *SecY) EnableTxSA(an macsec.AN) error {
 	on := true
 	if err := y.c.UpdateTxSA(y.index, SAUpdate{AN: an, Active: &on, XPN: y.xpn()}); err != nil {
