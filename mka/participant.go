@@ -1,6 +1,8 @@
 package mka
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +13,8 @@ import (
 	"github.com/macsecd/macsecd/mka/keys"
 	"github.com/macsecd/macsecd/mka/mkpdu"
 )
+
+var errNotFromKeyServer = errors.New("not the elected key server")
 
 // sentMN remembers when we sent an MN, so that a peer echoing it can be
 // judged "acceptably recent" (within the Life Time, 802.1X-2020 9.4.3).
@@ -228,8 +232,15 @@ func (p *participant) receive(now time.Time, f *mkpdu.Frame) error {
 	}
 	if f.PDU.DistSAK != nil {
 		if err := p.receiveSAK(now, pr, f.PDU.DistSAK); err != nil {
+			// Routine while an election settles (a peer that has not
+			// yet seen a better key server distributes); a warning
+			// only when the SAK itself is bad.
 			k.stats.BadSAK++
-			p.logger().Warn("distributed SAK rejected", "from", pr.sci.String(), "err", err)
+			lvl := slog.LevelWarn
+			if errors.Is(err, errNotFromKeyServer) {
+				lvl = slog.LevelInfo
+			}
+			p.logger().Log(context.Background(), lvl, "distributed SAK rejected", "from", pr.sci.String(), "err", err)
 		}
 	}
 	// A live peer that sends no SAK Use (or an empty one) has no SAK: it
@@ -365,9 +376,9 @@ func (p *participant) receiveSAK(now time.Time, from *peer, d *mkpdu.DistSAK) er
 	case !p.principal():
 		return nil // only the principal participant takes SAKs
 	case p.ksSelf:
-		return fmt.Errorf("SAK from %s while we are key server", from.sci)
+		return fmt.Errorf("SAK from %s while we are key server: %w", from.sci, errNotFromKeyServer)
 	case p.ks != from:
-		return fmt.Errorf("SAK from %s, which is not the elected key server", from.sci)
+		return fmt.Errorf("SAK from %s: %w", from.sci, errNotFromKeyServer)
 	}
 	if d.WrappedSAK == nil {
 		if !p.noMACsec {
