@@ -19,6 +19,8 @@ type Conn struct {
 	rt     *nlsock // NETLINK_ROUTE
 	gn     *nlsock // NETLINK_GENERIC
 	family uint16  // id of the "macsec" family
+
+	dumpsInterrupted uint64 // dumps the kernel flagged NLM_F_DUMP_INTR, retried
 }
 
 // Dial opens both netlink sockets and resolves the "macsec" generic netlink

@@ -130,6 +130,7 @@ func (c *Conn) dump() ([]State, error) {
 		if !interrupted {
 			return states, nil
 		}
+		c.dumpsInterrupted++
 	}
 	return nil, ErrDumpInterrupted
 }
