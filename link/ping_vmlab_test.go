@@ -24,6 +24,7 @@ func TestPingAllSuites(t *testing.T) {
 				const n = 3
 				sh(t, a.h, "ping", "-c", fmt.Sprint(n), "-i", "0.2", "-W", "5", b.ip)
 				for _, x := range []struct{ n, peer *node }{{a, b}, {b, a}} {
+					checkBuffersZero(t, x.n.c)
 					st, err := x.n.y.State()
 					if err != nil {
 						t.Fatal(err)
@@ -99,5 +100,24 @@ func checkAgainstIP(t *testing.T, n *node, st *State) {
 	}
 	if l.HardwareAddr.String() != n.mac.String() || !l.Up {
 		t.Errorf("link %s up=%v, want %s up", l.HardwareAddr, l.Up, n.mac)
+	}
+}
+
+// checkBuffersZero: after real requests (SAs with keys among them), the
+// Conn's request buffers hold nothing.
+func checkBuffersZero(t *testing.T, c *Conn) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range []*nlsock{c.rt, c.gn} {
+		b := s.enc.b[:cap(s.enc.b)]
+		if len(b) == 0 {
+			t.Error("request buffer never used")
+		}
+		for _, v := range b {
+			if v != 0 {
+				t.Fatalf("request buffer not zeroed after the send: %x", b)
+			}
+		}
 	}
 }
