@@ -52,8 +52,26 @@ func interop(t *testing.T, cs macsec.CipherSuite, encrypt bool) {
 	t.Cleanup(func() { y.Close() })
 	sh(t, k.h, "ip", "addr", "add", k.ip+"/24", "dev", "ms0")
 	sh(t, k.h, "ip", "neigh", "add", u.ip, "lladdr", u.mac.String(), "dev", "ms0")
-	installRx(t, k, u, 0, cs, true)
-	installTx(t, k, 0, cs)
+	// XPN suites start just below 2^32 so that the frames cross into the
+	// upper PN half on both sides (the 64-bit PN attribute, and the IV's
+	// PN beyond the SecTAG's 32 bits).
+	startPN := uint64(1)
+	if cs.XPN() {
+		startPN = 1<<32 - 1
+	}
+	if err := k.y.CreateRxSC(u.sci); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []func() error{
+		func() error { return k.y.CreateRxSA(u.sci, 0, startPN, pairSAK(cs, 0, u.ssci)) },
+		func() error { return k.y.EnableRxSA(u.sci, 0) },
+		func() error { return k.y.CreateTxSA(0, startPN, pairSAK(cs, 0, k.ssci)) },
+		func() error { return k.y.EnableTxSA(0) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := k.y.SetControlledPort(true); err != nil {
 		t.Fatal(err)
 	}
@@ -66,9 +84,9 @@ func interop(t *testing.T, cs macsec.CipherSuite, encrypt bool) {
 	defer soft.Close()
 	steps := []func() error{
 		func() error { return soft.CreateRxSC(k.sci) },
-		func() error { return soft.CreateRxSA(k.sci, 0, 1, pairSAK(cs, 0, k.ssci)) },
+		func() error { return soft.CreateRxSA(k.sci, 0, startPN, pairSAK(cs, 0, k.ssci)) },
 		func() error { return soft.EnableRxSA(k.sci, 0) },
-		func() error { return soft.CreateTxSA(0, 1, pairSAK(cs, 0, u.ssci)) },
+		func() error { return soft.CreateTxSA(0, startPN, pairSAK(cs, 0, u.ssci)) },
 		func() error { return soft.EnableTxSA(0) },
 		func() error { return soft.SetControlledPort(true) },
 	}
@@ -136,7 +154,7 @@ func interop(t *testing.T, cs macsec.CipherSuite, encrypt bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rx := st.RxSC(u.sci).RxSA(0); rx.Stats.InPktsOK != 3 || rx.NextPN != 4 {
+	if rx := st.RxSC(u.sci).RxSA(0); rx.Stats.InPktsOK != 3 || rx.NextPN != startPN+3 {
 		t.Errorf("kernel RX SA after 3 userspace frames: %+v", rx)
 	}
 
@@ -168,6 +186,9 @@ func interop(t *testing.T, cs macsec.CipherSuite, encrypt bool) {
 	}
 	if len(ss.RxSCs) != 1 || len(ss.RxSCs[0].SAs) != 1 || ss.RxSCs[0].SAs[0].Stats.InPktsOK != 3 {
 		t.Errorf("SoftSecY RX after 3 kernel frames: %+v", ss.RxSCs)
+	}
+	if pn, err := k.y.TxNextPN(0); err != nil || pn != startPN+3 {
+		t.Errorf("kernel TX next PN %d, %v; want %d", pn, err, startPN+3)
 	}
 }
 
