@@ -49,3 +49,20 @@ func TestImmutableError(t *testing.T) {
 		t.Errorf("message %q", err)
 	}
 }
+
+// TestNilSARefused: a nil SA is an error before anything is sent, not a
+// panic.
+func TestNilSARefused(t *testing.T) {
+	c := &Conn{rt: &nlsock{}, gn: &nlsock{}}
+	sent := false
+	c.gn.send = func([]byte) error { sent = true; return nil }
+	c.rt.send = func([]byte) error { return unix.ENOBUFS } // ifname lookup for the message
+	err := c.AddTxSA(3, nil)
+	if !errors.Is(err, unix.EINVAL) || !strings.Contains(err.Error(), "no SA given") || sent {
+		t.Errorf("AddTxSA(nil) = %v, sent=%v", err, sent)
+	}
+	y := &SecY{c: c, index: 3}
+	if err := y.CreateTxSA(1, 1, nil); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("CreateTxSA(nil key) = %v", err)
+	}
+}

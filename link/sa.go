@@ -115,6 +115,9 @@ func (c *Conn) AddRxSA(index int, sci macsec.SCI, sa *SA) error {
 func (c *Conn) addSA(cmd uint8, op string, index int, sci *macsec.SCI, sa *SA) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if sa == nil {
+		return c.saErr(op, index, sci, nil, unix.EINVAL, map[unix.Errno]string{unix.EINVAL: "no SA given"})
+	}
 	if !sa.AN.Valid() {
 		return c.saErr(op, index, sci, &sa.AN, unix.EINVAL, map[unix.Errno]string{unix.EINVAL: "association number above 3"})
 	}

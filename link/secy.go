@@ -208,7 +208,12 @@ func (y *SecY) CreateRxSC(sci macsec.SCI) error { return y.c.AddRxSC(y.index, sc
 // DeleteRxSC deletes a receive SC and its SAs.
 func (y *SecY) DeleteRxSC(sci macsec.SCI) error { return y.c.DeleteRxSC(y.index, sci) }
 
+// sa builds the SA to install; a nil key gives a nil SA, which the Conn
+// refuses with EINVAL.
 func (y *SecY) sa(an macsec.AN, pn uint64, key *macsec.SAK) *SA {
+	if key == nil {
+		return nil
+	}
 	if pn == 0 {
 		pn = 1
 	}
