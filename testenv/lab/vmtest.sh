@@ -11,7 +11,11 @@
 #   vmtest.sh [-k KERNEL] PKG [flags...]
 #                                   one package on KERNEL (default debian-6.12),
 #                                   e.g. vmtest.sh ./link -test.run TestSA
-#   vmtest.sh --shell [KERNEL]      interactive shell in the lab (Ctrl-A X quits)
+#   vmtest.sh --shell [KERNEL] [PKG...]
+#                                   interactive shell in the lab (default
+#                                   debian-6.12); the PKGs' test binaries are
+#                                   in /lab/tests and /lab/run runs them all.
+#                                   `exit` powers off; Ctrl-A X quits qemu.
 # Env: MACSECD_LAB_CACHE (lab cache), LAB_TIMEOUT (per boot, default 20m),
 #      LAB_OUT (host directory for results, default a new /tmp/macsecd-lab.*)
 set -euo pipefail
@@ -29,7 +33,14 @@ die() {
 
 only="" shell=""
 case ${1:-} in
---shell) shell=${2:-debian-6.12} ;;
+--shell)
+	shift
+	shell=debian-6.12
+	if [[ " $kernels_known " == *" ${1:-} "* ]]; then
+		shell=$1
+		shift
+	fi
+	;;
 -k)
 	only=${2:?-k needs a kernel}
 	shift 2
@@ -60,16 +71,11 @@ trap 'rm -rf "$tmp"' EXIT
 $GO build -o "$tmp/labrun" ./testenv/cmd/labrun
 $GO build -o "$tmp/testsum" ./testenv/cmd/testsum
 
-if [[ -n $shell ]]; then
-	read -r kimg parts <<<"$(kernel_files "$shell")"
-	# shellcheck disable=SC2086 # parts is a list of files
-	cat $parts >"$tmp/initrd"
-	exec "$tmp/labrun" -shell -kernel "$kimg" -initrd "$tmp/initrd" -name "$shell"
-fi
-
 # --- what to run: lines "kernel package flags..." ---------------------------
 lines=()
-if (($#)); then
+if [[ -n $shell ]]; then
+	for pkg in "$@"; do lines+=("$shell $pkg"); done
+elif (($#)); then
 	lines+=("${only:-debian-6.12} $*")
 else
 	while read -r k rest; do
@@ -78,31 +84,54 @@ else
 		lines+=("$k $rest")
 	done <testenv/lab/suites
 fi
-((${#lines[@]})) || die "nothing to run${only:+ for kernel $only}"
+[[ -n $shell ]] || ((${#lines[@]})) || die "nothing to run${only:+ for kernel $only}"
 
 # --- build the test binaries and the tools into one extra cpio ------------
 stage=$tmp/stage
 mkdir -p "$stage/lab/tests" "$stage/lab/bin" "$stage/lab/suites" "$stage/lab/src"
-declare -A labels=() kernels=()
+declare -A labels=() kernels=() bases=()
 korder=()
+[[ -z $shell ]] || korder=("$shell")
+pkgs=()
 for l in "${lines[@]}"; do
 	read -r k pkg _ <<<"$l"
 	kernel_files "$k" >/dev/null
-	[[ -n ${kernels[$k]:-} ]] || korder+=("$k")
+	[[ -n ${kernels[$k]:-} || -n $shell ]] || korder+=("$k")
 	kernels[$k]=1
 	[[ -n ${labels[$pkg]:-} ]] && continue
 	ip=$($GO list "$pkg") || die "no package $pkg"
 	rel=${ip#"$module"}
 	rel=${rel#/}
-	label=${rel:-root}
-	labels[$pkg]=$label
-	bin=$stage/lab/tests/${label//\//_}.test
-	echo "vmtest: compiling $ip (vmlab)"
-	CGO_ENABLED=0 $GO test -c -tags vmlab -o "$bin" "$pkg"
-	[[ -f $bin ]] || die "$pkg has no tests"
+	labels[$pkg]=${rel:-root}
+	pkgs+=("$pkg")
 	# Tests run in their package directory, as under go test.
 	mkdir -p "$stage/lab/src/$rel"
 	[[ -d $pkg/testdata ]] && cp -r "$pkg/testdata" "$stage/lab/src/$rel/"
+	bases[${ip##*/}]+="$pkg "
+done
+# One go invocation builds the packages in parallel; it names binaries by
+# the last path element, so packages sharing one are built one by one.
+together=() alone=()
+for pkg in "${pkgs[@]}"; do
+	ip=$($GO list "$pkg")
+	if [[ ${bases[${ip##*/}]} == "$pkg " ]]; then together+=("$pkg"); else alone+=("$pkg"); fi
+done
+if ((${#together[@]})); then
+	echo "vmtest: compiling ${together[*]} (-tags vmlab)"
+	mkdir -p "$tmp/bin"
+	CGO_ENABLED=0 $GO test -c -tags vmlab -o "$tmp/bin/" "${together[@]}"
+	for pkg in "${together[@]}"; do
+		ip=$($GO list "$pkg")
+		label=${labels[$pkg]}
+		[[ -f $tmp/bin/${ip##*/}.test ]] || die "$pkg has no tests"
+		mv "$tmp/bin/${ip##*/}.test" "$stage/lab/tests/${label//\//_}.test"
+	done
+fi
+for pkg in "${alone[@]}"; do
+	label=${labels[$pkg]}
+	echo "vmtest: compiling $pkg (-tags vmlab)"
+	CGO_ENABLED=0 $GO test -c -tags vmlab -o "$stage/lab/tests/${label//\//_}.test" "$pkg"
+	[[ -f $stage/lab/tests/${label//\//_}.test ]] || die "$pkg has no tests"
 done
 mains=$($GO list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./cmd/... 2>/dev/null || true)
 if [[ -n $mains ]]; then
@@ -116,7 +145,7 @@ fi
 # One guest script per kernel; /lab/run sources the one for
 # $MACSECD_LAB_KERNEL.
 for k in "${korder[@]}"; do
-	for l in "${lines[@]}"; do
+	for l in ${lines[@]+"${lines[@]}"}; do
 		read -r lk pkg flags <<<"$l"
 		[[ $lk == "$k" ]] || continue
 		label=${labels[$pkg]}
@@ -156,6 +185,14 @@ exit $rc
 GUEST
 chmod 755 "$stage/lab/run" "$stage"/lab/suites/*.sh
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$tmp/tests.cpio"
+
+if [[ -n $shell ]]; then
+	read -r kimg parts <<<"$(kernel_files "$shell")"
+	# shellcheck disable=SC2086 # parts is a list of files
+	cat $parts "$tmp/tests.cpio" >"$tmp/initrd"
+	"$tmp/labrun" -shell -kernel "$kimg" -initrd "$tmp/initrd" -name "$shell"
+	exit
+fi
 
 # --- boot each kernel once ----------------------------------------------------
 out=${LAB_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/macsecd-lab.XXXXXX")}
