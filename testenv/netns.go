@@ -33,10 +33,10 @@ func RequireRoot(t testing.TB) {
 
 // Lab is a set of network namespaces owned by one test. Create it with New.
 type Lab struct {
-	t     testing.TB
-	id    string
-	hosts []*Host
-	links int
+	t       testing.TB
+	id      string
+	hosts   []*Host
+	bridges int // switch namespaces made so far, for their names
 }
 
 // Host is one network namespace of a Lab.
@@ -172,8 +172,8 @@ func (l *Lab) Bridge(ifname string, hosts ...*Host) *Host {
 }
 
 func (l *Lab) bridge(ifname string, hosts []*Host) (*Host, error) {
-	sw, err := l.newHost(fmt.Sprintf("sw%d", l.links))
-	l.links++
+	sw, err := l.newHost(fmt.Sprintf("sw%d", l.bridges))
+	l.bridges++
 	if err != nil {
 		return nil, err
 	}
