@@ -52,6 +52,7 @@ type Backend struct {
 	ns       netns.NsHandle
 
 	dev   atomic.Pointer[tap.Device]
+	lost  []*tap.Device // deleted TAPs, closed at Close (writers may hold them)
 	conns []*afpacket.Conn
 	eapol *FrameConn
 	iso   *isolation
@@ -218,18 +219,32 @@ func (b *Backend) openTAP(name string) (*tap.Device, error) {
 	return dev, nil
 }
 
-// release closes whatever open and New created. The parent's filters are
-// removed by the supervisor, which runs in the backend's namespace, or by
-// New on failure.
-func (b *Backend) release() {
+// interrupt wakes every data-path goroutine so that it returns.
+func (b *Backend) interrupt() {
 	if d := b.dev.Load(); d != nil {
+		d.Interrupt()
+	}
+	for _, c := range b.conns {
+		c.Interrupt()
+	}
+	if b.eapol != nil {
+		b.eapol.Close()
+	}
+}
+
+// release closes whatever open and New created; no data-path goroutine
+// may be running. The parent's filters are removed by the supervisor,
+// which runs in the backend's namespace, or by New on failure.
+func (b *Backend) release() {
+	b.interrupt()
+	if d := b.dev.Load(); d != nil {
+		d.Close()
+	}
+	for _, d := range b.lost {
 		d.Close()
 	}
 	for _, c := range b.conns {
 		c.Close()
-	}
-	if b.eapol != nil {
-		b.eapol.Close()
 	}
 	if b.ns.IsOpen() {
 		b.ns.Close()
@@ -238,8 +253,8 @@ func (b *Backend) release() {
 }
 
 // Close stops the data path, deletes the TAP interface (it exists only
-// while the backend holds it open), zeroes every key and closes the
-// EAPOL FrameConn.
+// while the backend holds it open), removes the parent's filters, zeroes
+// every key and closes the EAPOL FrameConn.
 func (b *Backend) Close() error {
 	b.mu.Lock()
 	if b.closed {
@@ -248,12 +263,13 @@ func (b *Backend) Close() error {
 	}
 	b.closed = true
 	b.mu.Unlock()
-	close(b.done)
 	// Disable the port first so that nothing is sent while goroutines
 	// wind down.
 	b.SoftSecY.SetControlledPort(false)
-	b.release()
+	close(b.done)
+	b.interrupt()
 	b.wg.Wait()
+	b.release()
 	return nil
 }
 

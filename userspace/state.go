@@ -159,9 +159,6 @@ func (b *Backend) recreateTAP() {
 	}
 	name := b.tapName
 	b.mu.Unlock()
-	if old := b.dev.Load(); old != nil {
-		old.Close()
-	}
 	dev, err := b.openTAP(name)
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -173,6 +170,10 @@ func (b *Backend) recreateTAP() {
 		dev.Close()
 		return
 	}
+	// Receive goroutines may still be writing to the old queues (the
+	// writes fail): keep their descriptors until Close so that a number
+	// is never reused under them.
+	b.lost = append(b.lost, b.dev.Load())
 	b.dev.Store(dev)
 	b.tapPresent = true
 	b.recreated++

@@ -3,8 +3,6 @@ package userspace
 import (
 	"encoding/binary"
 	"errors"
-	"net"
-	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -96,6 +94,7 @@ func (b *Backend) txExit(dev *tap.Device, err error) {
 type txPipe struct {
 	w     *macsec.Worker
 	conn  *afpacket.Conn
+	down  func() // reports the parent down
 	st    *workerStats
 	slots [][]byte
 	sizes []int
@@ -130,6 +129,7 @@ func (b *Backend) txLoop(q *tap.Queue, conn *afpacket.Conn, st *workerStats) err
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	p := b.newTxPipe(conn, st)
+	p.down = b.noteParentDown
 	defer p.w.Close()
 	rbuf := make([]byte, offload.VnetHdrLen+offload.MaxFrame)
 	for {
@@ -189,6 +189,9 @@ func (p *txPipe) flush() {
 		p.segs += uint64(n)
 		if err != nil {
 			p.sendErr += uint64(len(p.batch) - n)
+			if errors.Is(err, unix.ENETDOWN) && p.down != nil {
+				p.down()
+			}
 		}
 	}
 	p.batch = p.batch[:0]
@@ -256,7 +259,7 @@ func (b *Backend) rxLoop(i int, conn *afpacket.Conn, st *workerStats) {
 				b.noteParentDown()
 				continue
 			}
-			if errors.Is(err, os.ErrClosed) || errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, afpacket.ErrClosed) {
 				return
 			}
 			// Unknown failure: do not spin on it.

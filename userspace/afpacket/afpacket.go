@@ -3,23 +3,32 @@
 // sendmmsg(2): a system call costs about a microsecond, so the data plane
 // pays it once per batch of up to 128 frames instead of once per frame.
 //
-// mdlayher/packet opens and binds the socket; the batched calls run on its
-// raw descriptor through the runtime poller, so a worker waiting for frames
-// parks and Close wakes it.
+// The sockets are opened here with golang.org/x/sys/unix rather than
+// mdlayher/packet, because that package registers its descriptors with the
+// Go runtime's poller, and a socket in an epoll set takes an epoll
+// callback for every received frame and every freed sent frame (see
+// package fdwait). A worker calls without waiting and sleeps in poll(2)
+// only when there is nothing to do. Close is in two steps: Interrupt wakes
+// the workers, Close releases the descriptor once they are gone.
 package afpacket
 
 import (
+	"errors"
 	"fmt"
 	"net"
-	"syscall"
 	"unsafe"
 
 	"github.com/mdlayher/packet"
 	"golang.org/x/sys/unix"
+
+	"github.com/macsecd/macsecd/userspace/internal/fdwait"
 )
 
 // MaxBatch is the largest batch one call moves.
 const MaxBatch = 128
+
+// ErrClosed is returned after Interrupt or Close.
+var ErrClosed = errors.New("afpacket: socket closed")
 
 // Config tunes a socket.
 type Config struct {
@@ -39,177 +48,169 @@ type Config struct {
 // EtherType. A Conn is used by one goroutine for receiving and one for
 // sending at a time.
 type Conn struct {
-	c  *packet.Conn
-	rc syscall.RawConn
+	fd     int
+	rwait  *fdwait.Waiter
+	wwait  *fdwait.Waiter
+	closed bool
 
 	rmsgs [MaxBatch]unix.Mmsghdr
 	riovs [MaxBatch]unix.Iovec
 	smsgs [MaxBatch]unix.Mmsghdr
 	siovs [MaxBatch]unix.Iovec
 
-	// State of the call in progress, read by the prebuilt closures so that
-	// no closure is allocated per batch.
-	rcount, scount int
-	rn, sn         int
-	rerr, serr     error
-	recvFn, sendFn func(fd uintptr) bool
-	tryRecvFn      func(fd uintptr) bool
-
 	// Drops counts frames the driver refused for lack of queue space.
 	// Written by the sending goroutine only.
 	Drops uint64
 }
 
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
 // Listen opens a socket on ifi.
 func Listen(ifi *net.Interface, cfg Config) (*Conn, error) {
-	pc, err := packet.Listen(ifi, packet.Raw, unix.ETH_P_ALL, nil)
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("afpacket: listen on %s: %w", ifi.Name, err)
+		return nil, fmt.Errorf("afpacket: socket on %s: %w", ifi.Name, err)
 	}
-	rc, err := pc.SyscallConn()
-	if err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("afpacket: %s: raw conn: %w", ifi.Name, err)
+	c := &Conn{fd: fd}
+	fail := func(op string, err error) (*Conn, error) {
+		unix.Close(fd)
+		return nil, fmt.Errorf("afpacket: %s: %s: %w", ifi.Name, op, err)
 	}
-	c := &Conn{c: pc, rc: rc}
-	c.recvFn = c.doRecv
-	c.tryRecvFn = c.doTryRecv
-	c.sendFn = c.doSend
+	type opt struct {
+		name       string
+		level, opt int
+		val        int
+	}
+	opts := []opt{
+		// Our own transmissions are not input.
+		{"PACKET_IGNORE_OUTGOING", unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1},
+		// Frames go straight to the driver: the qdisc would only add a lock
+		// and a queue in front of a socket that already batches (and the
+		// backend's drop filter on the parent's egress).
+		{"PACKET_QDISC_BYPASS", unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1},
+	}
+	if cfg.BufferBytes > 0 {
+		opts = append(opts,
+			opt{"SO_RCVBUFFORCE", unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, cfg.BufferBytes},
+			opt{"SO_SNDBUFFORCE", unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, cfg.BufferBytes})
+	}
+	for _, o := range opts {
+		if err := unix.SetsockoptInt(fd, o.level, o.opt, o.val); err != nil {
+			return fail("setsockopt "+o.name, err)
+		}
+	}
+	// Bound to ETH_P_ALL only now, with the options in place.
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
+		return fail("bind", err)
+	}
+	if cfg.FanoutGroup != 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_FANOUT, int(cfg.FanoutGroup)|unix.PACKET_FANOUT_HASH<<16); err != nil {
+			return fail("setsockopt PACKET_FANOUT", err)
+		}
+	}
+	// Multicast frames (IPv6 neighbour discovery and the like) are
+	// protected like any other and must reach us even on NICs that filter.
+	if err := c.membership(ifi.Index, unix.PACKET_MR_ALLMULTI); err != nil {
+		return fail("allmulti", err)
+	}
+	if cfg.Promiscuous {
+		if err := c.membership(ifi.Index, unix.PACKET_MR_PROMISC); err != nil {
+			return fail("promiscuous", err)
+		}
+	}
+	if c.rwait, err = fdwait.New(); err != nil {
+		return fail("eventfd", err)
+	}
+	if c.wwait, err = fdwait.New(); err != nil {
+		c.rwait.Close()
+		return fail("eventfd", err)
+	}
 	for i := range c.rmsgs {
 		c.rmsgs[i].Hdr.Iov = &c.riovs[i]
 		c.rmsgs[i].Hdr.Iovlen = 1
 		c.smsgs[i].Hdr.Iov = &c.siovs[i]
 		c.smsgs[i].Hdr.Iovlen = 1
 	}
-	opts := []struct {
-		name  string
-		level int
-		opt   int
-		val   int
-	}{
-		// Our own transmissions are not input.
-		{"PACKET_IGNORE_OUTGOING", unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1},
-		// Frames go straight to the driver: the qdisc would only add a lock
-		// and a queue in front of a socket that already batches.
-		{"PACKET_QDISC_BYPASS", unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1},
-	}
-	if cfg.BufferBytes > 0 {
-		opts = append(opts,
-			struct {
-				name  string
-				level int
-				opt   int
-				val   int
-			}{"SO_RCVBUFFORCE", unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, cfg.BufferBytes},
-			struct {
-				name  string
-				level int
-				opt   int
-				val   int
-			}{"SO_SNDBUFFORCE", unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, cfg.BufferBytes})
-	}
-	if cfg.FanoutGroup != 0 {
-		opts = append(opts, struct {
-			name  string
-			level int
-			opt   int
-			val   int
-		}{"PACKET_FANOUT", unix.SOL_PACKET, unix.PACKET_FANOUT, int(cfg.FanoutGroup) | unix.PACKET_FANOUT_HASH<<16})
-	}
-	for _, o := range opts {
-		var serr error
-		if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), o.level, o.opt, o.val) }); err != nil {
-			serr = err
-		}
-		if serr != nil {
-			pc.Close()
-			return nil, fmt.Errorf("afpacket: %s: setsockopt %s: %w", ifi.Name, o.name, serr)
-		}
-	}
-	// Multicast frames (IPv6 neighbour discovery, LLDP-like groups) are
-	// protected like any other and must reach us even on NICs that filter.
-	if err := c.membership(ifi.Index, unix.PACKET_MR_ALLMULTI); err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("afpacket: %s: allmulti: %w", ifi.Name, err)
-	}
-	if cfg.Promiscuous {
-		if err := pc.SetPromiscuous(true); err != nil {
-			pc.Close()
-			return nil, fmt.Errorf("afpacket: %s: promiscuous: %w", ifi.Name, err)
-		}
-	}
 	return c, nil
 }
 
 func (c *Conn) membership(ifindex int, typ uint16) error {
 	mreq := unix.PacketMreq{Ifindex: int32(ifindex), Type: typ}
-	var serr error
-	if err := c.rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptPacketMreq(int(fd), unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq)
-	}); err != nil {
-		return err
-	}
-	return serr
+	return unix.SetsockoptPacketMreq(c.fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq)
 }
 
-// Close closes the socket, waking a blocked Recv.
-func (c *Conn) Close() error { return c.c.Close() }
+// Interrupt wakes the goroutines waiting in Recv or Send; their calls and
+// all later ones return ErrClosed.
+func (c *Conn) Interrupt() {
+	c.rwait.Interrupt()
+	c.wwait.Interrupt()
+}
+
+// Close interrupts and closes the socket; no goroutine may be using it.
+func (c *Conn) Close() error {
+	c.Interrupt()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	c.rwait.Close()
+	c.wwait.Close()
+	return unix.Close(c.fd)
+}
 
 // Recv waits for at least one frame and receives up to len(bufs) frames
 // (at most MaxBatch), storing their lengths in sizes. A frame longer than
 // its buffer is reported with its full length, larger than the buffer:
 // callers drop it.
 func (c *Conn) Recv(bufs [][]byte, sizes []int) (int, error) {
-	return c.recv(bufs, sizes, c.recvFn)
+	return c.recv(bufs, sizes, true)
 }
 
 // TryRecv is Recv without waiting: it returns 0, nil when no frame is
 // queued.
 func (c *Conn) TryRecv(bufs [][]byte, sizes []int) (int, error) {
-	return c.recv(bufs, sizes, c.tryRecvFn)
+	return c.recv(bufs, sizes, false)
 }
 
-func (c *Conn) recv(bufs [][]byte, sizes []int, fn func(uintptr) bool) (int, error) {
+func (c *Conn) recv(bufs [][]byte, sizes []int, wait bool) (int, error) {
 	n := min(len(bufs), len(sizes), MaxBatch)
 	for i := 0; i < n; i++ {
 		c.riovs[i].Base = &bufs[i][0]
 		c.riovs[i].SetLen(len(bufs[i]))
 		c.rmsgs[i].Len = 0
+		c.rmsgs[i].Hdr.Flags = 0
 	}
-	c.rcount = n
-	if err := c.rc.Read(fn); err != nil {
-		return 0, err
-	}
-	for i := 0; i < c.rn; i++ {
-		sizes[i] = int(c.rmsgs[i].Len)
-		if c.rmsgs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
-			sizes[i] = len(bufs[i]) + 1
+	for {
+		if c.rwait.Interrupted() {
+			return 0, ErrClosed
+		}
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.rmsgs[0])), uintptr(n), unix.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case 0:
+			for i := 0; i < int(r); i++ {
+				sizes[i] = int(c.rmsgs[i].Len)
+				if c.rmsgs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+					sizes[i] = len(bufs[i]) + 1
+				}
+			}
+			return int(r), nil
+		case unix.EAGAIN:
+			if !wait {
+				return 0, nil
+			}
+			if err := c.rwait.Wait(c.fd, unix.POLLIN); err != nil {
+				return 0, mapErr(err)
+			}
+		case unix.EINTR:
+		default:
+			return 0, e
 		}
 	}
-	return c.rn, c.rerr
 }
 
-func (c *Conn) doRecv(fd uintptr) bool {
-	n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.rmsgs[0])), uintptr(c.rcount), unix.MSG_DONTWAIT, 0, 0)
-	if e == unix.EAGAIN {
-		return false
-	}
-	c.rn, c.rerr = int(n), nil
-	if e != 0 {
-		c.rn, c.rerr = 0, e
-	}
-	return true
-}
-
-func (c *Conn) doTryRecv(fd uintptr) bool {
-	if !c.doRecv(fd) {
-		c.rn, c.rerr = 0, nil
-	}
-	return true
-}
-
-// Send transmits the frames in bufs (at most MaxBatch), waiting for socket
-// buffer space when needed, and returns how many were sent.
+// Send transmits the frames in bufs, waiting for socket buffer space when
+// needed, and returns how many were sent. Frames the driver drops for lack
+// of queue space count as sent (and in Drops): the network may lose frames.
 func (c *Conn) Send(bufs [][]byte) (int, error) {
 	total := 0
 	for total < len(bufs) {
@@ -219,52 +220,46 @@ func (c *Conn) Send(bufs [][]byte) (int, error) {
 			c.siovs[i].Base = &b[0]
 			c.siovs[i].SetLen(len(b))
 		}
-		c.scount = n
-		if err := c.rc.Write(c.sendFn); err != nil {
-			return total, err
+		sent := 0
+		for sent < n {
+			if c.wwait.Interrupted() {
+				return total + sent, ErrClosed
+			}
+			r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.smsgs[sent])), uintptr(n-sent), unix.MSG_DONTWAIT, 0, 0)
+			switch e {
+			case 0:
+				sent += int(r)
+			case unix.EAGAIN:
+				// Socket buffer full: wait for room.
+				if err := c.wwait.Wait(c.fd, unix.POLLOUT); err != nil {
+					return total + sent, mapErr(err)
+				}
+			case unix.ENOBUFS:
+				// With PACKET_QDISC_BYPASS the driver dropped the frame.
+				c.Drops++
+				sent++
+			case unix.EINTR:
+			default:
+				// A frame the parent refuses (down, too long): the rest of
+				// the batch would fail the same way.
+				return total + sent, e
+			}
 		}
-		if c.serr != nil {
-			// A frame the driver refuses (too long, link down) would block
-			// the batch forever: skip it and report the error.
-			return total + c.sn, c.serr
-		}
-		total += c.sn
+		total += n
 	}
 	return total, nil
 }
 
-func (c *Conn) doSend(fd uintptr) bool {
-	sent := 0
-	for sent < c.scount {
-		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&c.smsgs[sent])), uintptr(c.scount-sent), unix.MSG_DONTWAIT, 0, 0)
-		switch e {
-		case 0:
-			sent += int(n)
-			continue
-		case unix.EAGAIN:
-			// Socket buffer full: wait for room unless part of the batch is
-			// already out (the caller comes back for the rest).
-			if sent == 0 {
-				return false
-			}
-		case unix.ENOBUFS:
-			// With PACKET_QDISC_BYPASS the driver dropped the frame: the
-			// network lost it, as it may; go on with the next one.
-			c.Drops++
-			sent++
-			continue
-		default:
-			c.sn, c.serr = sent, e
-			return true
-		}
-		break
+func mapErr(err error) error {
+	if err == fdwait.ErrInterrupted {
+		return ErrClosed
 	}
-	c.sn, c.serr = sent, nil
-	return true
+	return err
 }
 
 // BypassQdisc sets PACKET_QDISC_BYPASS on another packet socket of the
-// parent, so that its frames, like a Conn's, go straight to the driver.
+// parent (the EAPOL socket), so that its frames, like a Conn's, go straight
+// to the driver.
 func BypassQdisc(pc *packet.Conn) error {
 	rc, err := pc.SyscallConn()
 	if err != nil {

@@ -6,16 +6,21 @@
 //
 // Every frame read or written carries a 10-octet virtio-net header
 // (package offload decodes it) in front of the Ethernet frame.
+//
+// The queues are non-blocking descriptors outside the Go runtime's poller
+// (see package fdwait for why): a worker reads until the queue is empty,
+// then sleeps in poll(2). Close is therefore in two steps: Interrupt wakes
+// the workers, Close releases the descriptors once they are gone.
 package tap
 
 import (
 	"errors"
 	"fmt"
-	"os"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/macsecd/macsecd/userspace/internal/fdwait"
 )
 
 // Offloads are the TUN_F_* features the queues request. TSO lets the
@@ -25,6 +30,9 @@ const (
 	offloadsTSO = unix.TUN_F_CSUM | unix.TUN_F_TSO4 | unix.TUN_F_TSO6 | unix.TUN_F_TSO_ECN
 	offloadsUSO = unix.TUN_F_USO4 | unix.TUN_F_USO6
 )
+
+// ErrClosed is returned by a queue after Interrupt or Close.
+var ErrClosed = errors.New("tap: queue closed")
 
 // Device is a TAP interface and its open queues.
 type Device struct {
@@ -36,22 +44,15 @@ type Device struct {
 // Queue is one queue of a TAP interface. A queue is used by one goroutine
 // at a time for reading and one for writing.
 type Queue struct {
-	f  *os.File
-	rc syscall.RawConn
-
-	// Prebuilt closures and their arguments: handing a fresh closure to
-	// RawConn.Read for every frame would allocate.
-	rbuf, wbuf []byte
-	rn, wn     int
-	rerr, werr error
-	readFn     func(fd uintptr) bool
-	tryReadFn  func(fd uintptr) bool
-	writeFn    func(fd uintptr) bool
+	fd     int
+	rwait  *fdwait.Waiter
+	wwait  *fdwait.Waiter
+	closed bool
 }
 
-// Open creates (or attaches to a persistent) TAP interface named name with
-// the given number of queues. The interface is left down; the caller sets
-// MAC, MTU and state through rtnetlink.
+// Open creates the TAP interface named name (the kernel picks a name when
+// it is empty) with the given number of queues. The interface is left
+// down; the caller sets MAC, MTU and state through rtnetlink.
 func Open(name string, queues int) (*Device, error) {
 	if queues < 1 {
 		queues = 1
@@ -61,7 +62,8 @@ func Open(name string, queues int) (*Device, error) {
 	}
 	d := &Device{}
 	for i := 0; i < queues; i++ {
-		q, ifname, err := openQueue(name)
+		// Later queues attach to the interface the first one created.
+		q, ifname, err := openQueue(d.name, name)
 		if err != nil {
 			d.Close()
 			return nil, fmt.Errorf("tap: open %q queue %d: %w", name, i, err)
@@ -72,7 +74,7 @@ func Open(name string, queues int) (*Device, error) {
 			uso, err := q.setOffloads()
 			if err != nil {
 				d.Close()
-				return nil, fmt.Errorf("tap: %s: set offloads: %w", name, err)
+				return nil, fmt.Errorf("tap: %s: set offloads: %w", d.name, err)
 			}
 			d.uso = uso
 		}
@@ -80,8 +82,11 @@ func Open(name string, queues int) (*Device, error) {
 	return d, nil
 }
 
-func openQueue(name string) (*Queue, string, error) {
-	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
+func openQueue(created, name string) (*Queue, string, error) {
+	if created != "" {
+		name = created
+	}
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, "", err
 	}
@@ -95,43 +100,27 @@ func openQueue(name string) (*Queue, string, error) {
 		unix.Close(fd)
 		return nil, "", fmt.Errorf("TUNSETIFF: %w", err)
 	}
-	if err := unix.SetNonblock(fd, true); err != nil {
+	rw, err := fdwait.New()
+	if err != nil {
 		unix.Close(fd)
 		return nil, "", err
 	}
-	// A non-blocking descriptor goes to the runtime poller: a worker waiting
-	// for a frame parks instead of holding a thread in read(2), and Close
-	// wakes it.
-	f := os.NewFile(uintptr(fd), "/dev/net/tun")
-	rc, err := f.SyscallConn()
+	ww, err := fdwait.New()
 	if err != nil {
-		f.Close()
+		rw.Close()
+		unix.Close(fd)
 		return nil, "", err
 	}
-	q := &Queue{f: f, rc: rc}
-	q.readFn = q.doRead
-	q.tryReadFn = q.doTryRead
-	q.writeFn = q.doWrite
-	return q, ifr.Name(), nil
+	return &Queue{fd: fd, rwait: rw, wwait: ww}, ifr.Name(), nil
 }
 
 // setOffloads enables TSO (and USO where the kernel has it) and reports
 // whether USO is on.
 func (q *Queue) setOffloads() (uso bool, err error) {
-	var ioErr error
-	ctl := func(flags int) error {
-		ioErr = nil
-		if err := q.rc.Control(func(fd uintptr) {
-			ioErr = unix.IoctlSetInt(int(fd), unix.TUNSETOFFLOAD, flags)
-		}); err != nil {
-			return err
-		}
-		return ioErr
-	}
-	if err := ctl(offloadsTSO | offloadsUSO); err == nil {
+	if err := unix.IoctlSetInt(q.fd, unix.TUNSETOFFLOAD, offloadsTSO|offloadsUSO); err == nil {
 		return true, nil
 	}
-	return false, ctl(offloadsTSO)
+	return false, unix.IoctlSetInt(q.fd, unix.TUNSETOFFLOAD, offloadsTSO)
 }
 
 // Name is the interface name the kernel assigned.
@@ -143,76 +132,75 @@ func (d *Device) Queues() []*Queue { return d.queues }
 // USO reports whether the kernel accepted UDP segmentation offload.
 func (d *Device) USO() bool { return d.uso }
 
-// Close closes every queue; a non-persistent TAP interface disappears with
-// its last queue.
+// Interrupt wakes every goroutine waiting on a queue; their calls and all
+// later ones return ErrClosed.
+func (d *Device) Interrupt() {
+	for _, q := range d.queues {
+		q.rwait.Interrupt()
+		q.wwait.Interrupt()
+	}
+}
+
+// Close interrupts the queues and closes their descriptors; no goroutine
+// may be using them. A TAP interface disappears with its last queue.
 func (d *Device) Close() error {
+	d.Interrupt()
 	var errs []error
 	for _, q := range d.queues {
-		errs = append(errs, q.Close())
+		if q.closed {
+			continue
+		}
+		q.closed = true
+		errs = append(errs, unix.Close(q.fd))
+		q.rwait.Close()
+		q.wwait.Close()
 	}
-	d.queues = nil
 	return errors.Join(errs...)
 }
 
-// Close closes the queue, waking a blocked Read.
-func (q *Queue) Close() error { return q.f.Close() }
-
 // Read reads one frame (virtio-net header first) into b, waiting for one.
+// It returns ErrClosed after Interrupt, and an error (EBADFD) when the
+// interface was deleted.
 func (q *Queue) Read(b []byte) (int, error) {
-	q.rbuf = b
-	if err := q.rc.Read(q.readFn); err != nil {
-		return 0, err
+	for {
+		n, err := read(q.fd, b)
+		if err != unix.EAGAIN {
+			return n, err
+		}
+		if err := q.rwait.Wait(q.fd, unix.POLLIN); err != nil {
+			return 0, mapErr(err)
+		}
 	}
-	q.rbuf = nil
-	return q.rn, q.rerr
 }
 
 // TryRead reads one frame into b if one is queued; it returns 0, nil when
 // none is. Workers use it to gather a batch after a blocking Read.
 func (q *Queue) TryRead(b []byte) (int, error) {
-	q.rbuf = b
-	if err := q.rc.Read(q.tryReadFn); err != nil {
-		return 0, err
+	n, err := read(q.fd, b)
+	if err == unix.EAGAIN {
+		return 0, nil
 	}
-	q.rbuf = nil
-	return q.rn, q.rerr
+	return n, err
 }
 
 // Write writes one frame (virtio-net header first).
 func (q *Queue) Write(b []byte) (int, error) {
-	q.wbuf = b
-	if err := q.rc.Write(q.writeFn); err != nil {
-		return 0, err
+	for {
+		n, err := write(q.fd, b)
+		if err != unix.EAGAIN {
+			return n, err
+		}
+		if err := q.wwait.Wait(q.fd, unix.POLLOUT); err != nil {
+			return 0, mapErr(err)
+		}
 	}
-	q.wbuf = nil
-	return q.wn, q.werr
 }
 
-func (q *Queue) doRead(fd uintptr) bool {
-	n, err := read(int(fd), q.rbuf)
-	if err == unix.EAGAIN {
-		return false
+func mapErr(err error) error {
+	if err == fdwait.ErrInterrupted {
+		return ErrClosed
 	}
-	q.rn, q.rerr = n, err
-	return true
-}
-
-func (q *Queue) doTryRead(fd uintptr) bool {
-	n, err := read(int(fd), q.rbuf)
-	if err == unix.EAGAIN {
-		n, err = 0, nil
-	}
-	q.rn, q.rerr = n, err
-	return true
-}
-
-func (q *Queue) doWrite(fd uintptr) bool {
-	n, err := write(int(fd), q.wbuf)
-	if err == unix.EAGAIN {
-		return false
-	}
-	q.wn, q.werr = n, err
-	return true
+	return err
 }
 
 // read and write are raw system calls on the queue's descriptor. Errno

@@ -22,6 +22,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -82,7 +83,19 @@ func runSecY(args []string) error {
 	rxKey := fs.String("rx-key", "", "file with the peer's SAK (hex)")
 	peerMAC := fs.String("peer-mac", "", "peer's MAC (its SCI is MAC/1)")
 	queues := fs.Int("queues", 0, "queues (0: one per CPU)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.Parse(args)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	cs, err := macsec.ParseCipherSuite(*suite)
 	if err != nil {
 		return err
