@@ -36,8 +36,11 @@ test-vm: lab
 
 test: lint build test-host test-fuzz test-vm
 
+# Go benchmarks, then the userspace data plane against plain veth, OpenVPN
+# and the AF_PACKET ceiling in one run (root; table + PNG under bin/bench).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	GO=$(GO) bash userspace/bench/bench.sh
 
 demo: build
 	BIN=$(BIN) bash testenv/scripts/demo.sh

@@ -91,7 +91,7 @@ iperf() {
 	bg "$B" iperf3 -s -B "$dst" -p 5201 >/dev/null 2>&1
 	sleep 0.5
 	ip netns exec "$A" ping -c 1 -W 3 "$dst" >/dev/null
-	tcp=$(ip netns exec "$A" iperf3 -c "$dst" -p 5201 -t "$DUR" -J | jq '.end.sum_received.bits_per_second')
+	tcp=$(ip netns exec "$A" iperf3 -c "$dst" -p 5201 -t "$DUR" -O 1 -J | jq '.end.sum_received.bits_per_second')
 	udp=$(ip netns exec "$A" iperf3 -c "$dst" -p 5201 -t "$DUR" -u -b 0 -l "$UDPLEN" -J |
 		jq '(.end.sum.packets - .end.sum.lost_packets) / .end.sum.seconds')
 	echo "$tcp $udp"
@@ -166,20 +166,28 @@ run_afpacket() {
 	sleep 0.5
 	ip netns exec "$A" "$WORK/usbench" afpacket-tx -if eth0 -size 60 -seconds "$((DUR + 2))" >/dev/null
 	wait "$rx" || true
+	PIDS=("${PIDS[@]/$rx/}")
 	awk '/^pps/ {print $2}' "$WORK/af-rx.log"
 }
 
+# Each case runs in this shell (output to a file, not a pipe or $(...)) so
+# that cleanup knows every process it started.
 log "bench: plain veth (offloads off)"
-read -r plain_tcp plain_udp < <(run_plain)
+run_plain >"$WORK/r.plain"
 log "bench: macsecd userspace GCM-AES-128"
-read -r m128_tcp m128_udp < <(run_macsecd GCM-AES-128 16)
+run_macsecd GCM-AES-128 16 >"$WORK/r.m128"
 log "bench: macsecd userspace GCM-AES-256"
-read -r m256_tcp m256_udp < <(run_macsecd GCM-AES-256 32)
+run_macsecd GCM-AES-256 32 >"$WORK/r.m256"
 log "bench: OpenVPN tap AES-256-GCM"
-read -r ovpn_tcp ovpn_udp < <(run_openvpn)
+run_openvpn >"$WORK/r.ovpn"
 log "bench: AF_PACKET batched I/O ceiling"
-af_pps=$(run_afpacket)
+run_afpacket >"$WORK/r.af"
 cleanup
+read -r plain_tcp plain_udp <"$WORK/r.plain"
+read -r m128_tcp m128_udp <"$WORK/r.m128"
+read -r m256_tcp m256_udp <"$WORK/r.m256"
+read -r ovpn_tcp ovpn_udp <"$WORK/r.ovpn"
+read -r af_pps <"$WORK/r.af"
 
 {
 	printf '# macsecd userspace benchmark, %s, %s, %d CPUs, %ss per measurement\n' \
