@@ -7,14 +7,26 @@ import (
 	"testing"
 )
 
-// TestVMLabKernelBackend runs the daemon acceptance test inside a real
-// Debian kernel with MACsec: two macsecd on the kernel backend secure a
+// TestVMLabKernelBackend runs the daemon acceptance tests inside a real
+// Debian kernel with MACsec, on the kernel backend: two macsecd secure a
 // veth with MKA, with every check of TestDaemonsSecureLink (status JSON,
-// reload without loss, rejected reload, rekey, SIGTERM, no key in output).
+// reload without loss, rejected reload, rekey, SIGTERM, no key in output),
+// and with static keys as in TestDaemonsStaticKeys.
 func TestVMLabKernelBackend(t *testing.T) {
 	if os.Getenv("MACSECD_LAB_KERNEL") == "" {
 		t.Fatal("vmlab test outside the VM lab: MACSECD_LAB_KERNEL is not set")
 	}
 	t.Setenv("MACSECD_TEST_BACKEND", "kernel")
-	TestDaemonsSecureLink(t)
+	t.Run("mka", TestDaemonsSecureLink)
+	t.Run("static", TestDaemonsStaticKeys)
+}
+
+// TestVMLabAutoPicksKernel: on veth (no offload) in a kernel with MACsec,
+// backend auto must pick software kernel MACsec and say why.
+func TestVMLabAutoPicksKernel(t *testing.T) {
+	if os.Getenv("MACSECD_LAB_KERNEL") == "" {
+		t.Fatal("vmlab test outside the VM lab: MACSECD_LAB_KERNEL is not set")
+	}
+	t.Setenv("MACSECD_TEST_BACKEND", "auto")
+	TestDaemonsStaticKeys(t) // asserts the backend via wantBackend: kernel
 }

@@ -391,6 +391,39 @@ func TestDaemonsStaticKeys(t *testing.T) {
 	lab.VethMAC(a, "eth0", macA, b, "eth0", macB)
 	const sakA, sakB = "a1a2a3a4a5a6a7a8a9aaabacadaeaf00", "b1b2b3b4b5b6b7b8b9babbbcbdbebf00"
 	macsecd, _ := binaries(t)
+	// a reports to a systemd notify socket with a 1 s watchdog.
+	notifyPath := filepath.Join(t.TempDir(), "notify")
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: notifyPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notify.Close()
+	notes := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := notify.Read(buf)
+			if err != nil {
+				close(notes)
+				return
+			}
+			notes <- string(buf[:n])
+		}
+	}()
+	waitNote := func(want string) {
+		t.Helper()
+		deadline := time.After(15 * time.Second)
+		for {
+			select {
+			case m := <-notes:
+				if strings.Contains(m, want) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no sd_notify message %q", want)
+			}
+		}
+	}
 	start := func(h *testenv.Host, txKey, rxKey, txID, rxID, peer string) *node {
 		dir := t.TempDir()
 		n := &node{t: t, h: h, dir: dir, conf: filepath.Join(dir, "macsecd.toml"), sock: filepath.Join(dir, "control.sock"),
@@ -416,6 +449,9 @@ sak_file = %q
 `, n.sock, labBackend(), txID, filepath.Join(dir, "tx.sak"), peer, rxID, filepath.Join(dir, "rx.sak"))), 0o600)
 		n.cmd = h.Command(macsecd, "-config", n.conf)
 		n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
+		if h == a {
+			n.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "WATCHDOG_USEC=1000000")
+		}
 		if err := n.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -433,6 +469,15 @@ sak_file = %q
 	nb := start(b, sakB, sakA, "0b", "0a", "02000000aa010001")
 	na.waitSecured(30 * time.Second)
 	nb.waitSecured(30 * time.Second)
+	// systemd Type=notify: READY, STATUS, WATCHDOG, and RELOADING then
+	// READY around a reload.
+	waitNote("READY=1")
+	waitNote("STATUS=1 of 1 ports secured")
+	waitNote("WATCHDOG=1")
+	na.signal(syscall.SIGHUP)
+	waitNote("RELOADING=1")
+	waitNote("READY=1")
+	na.waitLog(`msg="configuration reloaded".*unchanged=\[lan\]`, 10*time.Second)
 	mustRun(t, a.Command("ip", "addr", "add", "10.78.0.1/24", "dev", "macsec0"))
 	mustRun(t, b.Command("ip", "addr", "add", "10.78.0.2/24", "dev", "macsec0"))
 	if sent, recv := ping(t, a, "10.78.0.2", 5, "0.2"); recv != sent {
@@ -442,6 +487,12 @@ sak_file = %q
 	if s.KeyAgreement != "static" || s.MKA != nil || s.CurrentSA == nil || s.CurrentSA.KeyID != "0a000000000000000000000000000000" ||
 		s.SCI != "02000000aa010001" || len(s.RxSCs) != 1 || s.RxSCs[0].SCI != "02000000bb010001" || s.Counters.InPktsOK == 0 {
 		t.Errorf("status: %+v", s)
+	}
+	if s.Backend != wantBackend() {
+		t.Errorf("backend %s (%s), want %s", s.Backend, s.BackendReason, wantBackend())
+	}
+	if labBackend() == "auto" && !strings.Contains(s.BackendReason, "no offload") {
+		t.Errorf("auto does not say why offload was passed over: %s", s.BackendReason)
 	}
 	if code, out := na.macsecctl("rekey", "lan"); code != ExitFailed || !strings.Contains(out, "static keys") {
 		t.Errorf("rekey on a static port: exit %d %s", code, out)
