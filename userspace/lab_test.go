@@ -66,14 +66,14 @@ func newPair(t *testing.T, cs macsec.CipherSuite, pol macsec.Policy) *pair {
 	lab.VethMAC(p.a, "eth0", macA, p.b, "eth0", macB)
 	p.keyA, p.keyB = testKey(cs, 0xa0), testKey(cs, 0xb0)
 	p.sciA, p.sciB = macsec.MakeSCI(macA, 1), macsec.MakeSCI(macB, 1)
-	p.ba = p.start(t, p.a, p.tapA, p.ipA, p.keyA, p.keyB, p.sciB, 1, 2)
-	p.bb = p.start(t, p.b, p.tapB, p.ipB, p.keyB, p.keyA, p.sciA, 2, 1)
+	p.ba = p.start(t, p.a, p.tapA, p.ipA, p.keyA, p.keyB, p.sciB, 1, 2, 0)
+	p.bb = p.start(t, p.b, p.tapB, p.ipB, p.keyB, p.keyA, p.sciA, 2, 1, 0)
 	return p
 }
 
 // start creates a backend in h with a transmit SA (key tx) and a receive
-// SC for the peer (key rx), and puts ip on the TAP.
-func (p *pair) start(t *testing.T, h *testenv.Host, tapName, ip string, tx, rx []byte, peer macsec.SCI, ssci, peerSSCI uint32) *userspace.Backend {
+// SC for the peer (key rx) on AN an, and puts ip on the TAP.
+func (p *pair) start(t *testing.T, h *testenv.Host, tapName, ip string, tx, rx []byte, peer macsec.SCI, ssci, peerSSCI uint32, an macsec.AN) *userspace.Backend {
 	t.Helper()
 	var be *userspace.Backend
 	err := h.Do(func() error {
@@ -82,12 +82,19 @@ func (p *pair) start(t *testing.T, h *testenv.Host, tapName, ip string, tx, rx [
 		if err != nil {
 			return err
 		}
-		return installSAs(be, p.suite, 0, tx, rx, peer, ssci, peerSSCI)
+		return installSAs(be, p.suite, an, tx, rx, peer, ssci, peerSSCI)
 	})
 	if err != nil {
 		t.Fatalf("backend in %s: %v", h.Name, err)
 	}
 	t.Cleanup(func() { be.Close() })
+	p.addAddr(t, h, tapName, ip)
+	return be
+}
+
+// addAddr puts ip/24 on the TAP, as an operator does.
+func (p *pair) addAddr(t *testing.T, h *testenv.Host, tapName, ip string) {
+	t.Helper()
 	link, err := h.Netlink().LinkByName(tapName)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +103,6 @@ func (p *pair) start(t *testing.T, h *testenv.Host, tapName, ip string, tx, rx [
 	if err := h.Netlink().AddrAdd(link, addr); err != nil {
 		t.Fatalf("addr add on %s in %s: %v", tapName, h.Name, err)
 	}
-	return be
 }
 
 // installSAs installs the static SAs of one side on AN an and enables the
@@ -105,6 +111,7 @@ func installSAs(be macsec.SecY, cs macsec.CipherSuite, an macsec.AN, tx, rx []by
 	salt := macsec.Salt{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
 	var id macsec.KeyID
 	id[15] = byte(an) + 1
+	// A rotation (an > 0) on a running SecY reuses the receive SC.
 	if err := be.CreateRxSC(peer); err != nil && an == 0 {
 		return fmt.Errorf("create rx sc: %w", err)
 	}
