@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -265,7 +266,7 @@ func (p *pair) capture(t *testing.T, h *testenv.Host, ifname string) *capture {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "wire.pcap")
 	cmd := h.Command("tcpdump", "-i", ifname, "-U", "-n", "-s", "0", "-w", file)
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("tcpdump: %v", err)
@@ -285,6 +286,25 @@ func (p *pair) capture(t *testing.T, h *testenv.Host, ifname string) *capture {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return &capture{cmd: cmd, file: file}
+}
+
+// syncBuffer is a bytes.Buffer that tcpdump's output copier and the test
+// may use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // stop ends the capture and returns the captured frames.
