@@ -35,8 +35,8 @@ func BenchmarkTimeToSecure(b *testing.B) {
 
 // BenchmarkHandleMKPDU measures the CPU cost of processing one MKPDU from a
 // live peer of a secured link (parse, ICV check, peer update, CP step),
-// and reports it as a ratio to the ICV check alone (x-icv), measured in
-// the same run.
+// and reports it as a ratio to the ICV check alone (x-icv: AES-CMAC with a
+// prepared key over the same frames), measured in the same run.
 func BenchmarkHandleMKPDU(b *testing.B) {
 	n := newSimNet(b, 99)
 	a, p := n.add("a", baseConfig(0)), n.add("b", baseConfig(1))
@@ -48,6 +48,10 @@ func BenchmarkHandleMKPDU(b *testing.B) {
 		b.Fatal(err)
 	}
 	ick := p.k.parts[0].ick
+	icv, err := mkpdu.NewICVKey(ick)
+	if err != nil {
+		b.Fatal(err)
+	}
 	const chunk = 1024
 	frames := make([][]byte, chunk)
 	mn := tmpl.PDU.Basic.MN
@@ -72,7 +76,7 @@ func BenchmarkHandleMKPDU(b *testing.B) {
 			// Baseline: the ICV check alone over the same frames.
 			start := time.Now()
 			for _, f := range frames[:min(chunk, b.N-i)] {
-				if !mkpdu.VerifyICV(f, ick) {
+				if !icv.Verify(f) {
 					b.Fatal("ICV")
 				}
 			}

@@ -51,6 +51,7 @@ type KaY struct {
 
 	started, stopped bool
 	now              time.Time // latest time passed in
+	rx               mkpdu.Frame
 	parts            []*participant
 	principal        *participant
 
@@ -143,8 +144,10 @@ func (k *KaY) HandleFrame(now time.Time, frame []byte) error {
 		k.start(now)
 	}
 	k.stats.RxFrames++
-	f, err := mkpdu.Parse(frame)
-	if err != nil {
+	// One Frame reused for every MKPDU: nothing of it is kept (peer state
+	// copies what it needs), so parsing allocates little.
+	f := &k.rx
+	if err := f.Unmarshal(frame); err != nil {
 		k.stats.Malformed++
 		return fmt.Errorf("mka: drop frame: %w", err)
 	}
@@ -163,7 +166,7 @@ func (k *KaY) HandleFrame(now time.Time, frame []byte) error {
 		k.stats.UnknownCKN++
 		return fmt.Errorf("mka: drop MKPDU: unknown CKN %x", f.PDU.Basic.CKN)
 	}
-	if !mkpdu.VerifyICV(frame, p.ick) {
+	if !p.icv.Verify(frame) {
 		k.stats.BadICV++
 		return fmt.Errorf("mka: drop MKPDU from %s: ICV mismatch", f.PDU.Basic.SCI)
 	}
@@ -404,21 +407,7 @@ func (k *KaY) choosePrincipal(now time.Time) *participant {
 // step runs the CP state machine after any event: principal selection,
 // receive SCs, SAK generation, transmit switch-over and retirement.
 func (k *KaY) step(now time.Time) {
-	if np := k.choosePrincipal(now); np != k.principal {
-		old := k.principal
-		k.principal = np
-		if np != nil {
-			np.logger().Info("principal actor", "fallback", np.fallback)
-			np.sendNow = true
-			if old != nil {
-				np.rekey = "key-chain-rollover"
-			}
-			np.elect(now)
-		}
-		if old != nil {
-			old.sendNow = true
-		}
-	}
+	k.selectPrincipal(now)
 	p := k.principal
 	if p == nil || len(p.live) == 0 {
 		if k.oldSA != nil || k.latestSA != nil || k.secured {
@@ -445,6 +434,27 @@ func (k *KaY) step(now time.Time) {
 	}
 	if s != nil && s.txEnabled && (k.oldSA == nil || p.allTransmit(s.ki)) {
 		k.retireOld(now, p)
+	}
+}
+
+// selectPrincipal makes the participant choosePrincipal picks the
+// principal. It runs as soon as a peer becomes live, so that the
+// Distributed SAK in the MKPDU that made it live is not ignored.
+func (k *KaY) selectPrincipal(now time.Time) {
+	if np := k.choosePrincipal(now); np != k.principal {
+		old := k.principal
+		k.principal = np
+		if np != nil {
+			np.logger().Info("principal actor", "fallback", np.fallback)
+			np.sendNow = true
+			if old != nil {
+				np.rekey = "key-chain-rollover"
+			}
+			np.elect(now)
+		}
+		if old != nil {
+			old.sendNow = true
+		}
 	}
 }
 

@@ -30,6 +30,7 @@ type participant struct {
 	key      Key // copy; CAK zeroed when the participant stops
 	fallback bool
 	ick, kek []byte
+	icv      *mkpdu.ICVKey // the ICK prepared once: no key expansion per MKPDU
 
 	mi   mkpdu.MI
 	mn   uint32
@@ -78,6 +79,9 @@ func newParticipant(k *KaY, key *Key, fallback bool, now time.Time) (*participan
 	}
 	if p.kek, err = keys.KEK(p.key.CAK, p.key.CKN); err != nil {
 		return nil, fmt.Errorf("mka: derive KEK for CKN %x: %w", p.key.CKN, err)
+	}
+	if p.icv, err = mkpdu.NewICVKey(p.ick); err != nil {
+		return nil, fmt.Errorf("mka: ICK for CKN %x: %w", p.key.CKN, err)
 	}
 	if err := p.newMI(); err != nil {
 		return nil, err
@@ -204,8 +208,8 @@ func (p *participant) receive(now time.Time, f *mkpdu.Frame) error {
 		pr.desired != b.MACsecDesired || pr.capability != b.MACsecCapability)
 	pr.priority, pr.keyServer = b.Priority, b.KeyServer
 	pr.desired, pr.capability = b.MACsecDesired, b.MACsecCapability
-	if f.PDU.Announcement != nil {
-		pr.suites = slices.Clone(f.PDU.Announcement.CipherSuites)
+	if a := f.PDU.Announcement; a != nil && !slices.Equal(pr.suites, a.CipherSuites) {
+		pr.suites = slices.Clone(a.CipherSuites)
 	}
 
 	if p.listsUs(now, &f.PDU) {
@@ -219,6 +223,7 @@ func (p *participant) receive(now time.Time, f *mkpdu.Frame) error {
 	}
 	if electionDue {
 		p.elect(now)
+		p.k.selectPrincipal(now)
 	}
 	if !pr.live {
 		return nil
@@ -251,9 +256,12 @@ func (p *participant) receive(now time.Time, f *mkpdu.Frame) error {
 			pr.sakUse = nil
 			p.sendNow = p.sendNow || p.principal()
 		}
-	case pr.sakUse == nil || *pr.sakUse != *u:
+	case pr.sakUse == nil:
 		c := *u
 		pr.sakUse = &c
+		p.sendNow = p.sendNow || p.principal()
+	case *pr.sakUse != *u:
+		*pr.sakUse = *u
 		p.sendNow = p.sendNow || p.principal()
 	}
 	return nil
@@ -473,7 +481,7 @@ func (p *participant) sendMKPDU(now time.Time) {
 		pdu.Announcement = a
 	}
 	f := &mkpdu.Frame{Dst: k.cfg.Destination, Src: k.cfg.Source, EtherType: k.cfg.EtherType, EAPOLVersion: mkpdu.EAPOLVersion3, PDU: pdu}
-	frame, err := f.Marshal(p.ick)
+	frame, err := f.AppendMarshalKey(nil, p.icv)
 	if err != nil {
 		k.stats.TxErrors++
 		p.logger().Error("encode MKPDU", "err", err)

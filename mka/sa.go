@@ -238,6 +238,9 @@ func (k *KaY) installSA(now time.Time, p *participant, s *sa) error {
 			return fmt.Errorf("SecY refused cipher suite %s", s.suite)
 		}
 	}
+	// Receive SCs for every live peer first: the SAK may arrive in the
+	// MKPDU that made its key server live.
+	k.syncRxSCs(p.live)
 	if s.suite.XPN() {
 		s.ssci = assignSSCI(k.cfg.SCI, p.live)
 		s.salt = xpnSalt(s.ki)
