@@ -235,6 +235,13 @@ summarise() {
 			printf '{"Action":"fail","Package":"%s"}\n' "$name"
 		fi
 	done
+	# Host-side checks of what the guests brought back (e.g. tshark on
+	# pcaps): a listed package's TestLabResults* tests run here, after
+	# every boot, with MACSECD_LAB_RESULTS=$out.
+	for pkg in "${pkgs[@]}"; do
+		grep -qs '^func TestLabResults' "$pkg"/*_test.go || continue
+		MACSECD_LAB_RESULTS=$out $GO test -json -count=1 -run '^TestLabResults' "$pkg" || true
+	done
 }
 echo
 echo "vmtest: results and guest files in $out"
