@@ -4,17 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -79,56 +74,7 @@ func TestTCPTransfer(t *testing.T) {
 		t.Run(cs.String(), func(t *testing.T) {
 			p := newPair(t, cs, strictPolicy(cs))
 			pcap := p.capture(t, p.b, "eth0")
-			data := make([]byte, size)
-			r := rand.New(rand.NewPCG(uint64(cs), 1))
-			for i := 0; i+8 <= len(data); i += 8 {
-				binary.LittleEndian.PutUint64(data[i:], r.Uint64())
-			}
-			for i := 0; i+len(marker) < len(data); i += 4096 {
-				copy(data[i:], marker)
-			}
-			want := sha256.Sum256(data)
-
-			var ln net.Listener
-			if err := p.b.Do(func() (err error) {
-				ln, err = net.Listen("tcp4", p.ipB+":5001")
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			got := make(chan []byte, 1)
-			go func() {
-				c, err := ln.Accept()
-				if err != nil {
-					got <- nil
-					return
-				}
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(60 * time.Second))
-				h := sha256.New()
-				n, _ := io.Copy(h, c)
-				if n != size {
-					got <- []byte(fmt.Sprintf("received %d octets, want %d", n, size))
-					return
-				}
-				got <- h.Sum(nil)
-			}()
-			var c net.Conn
-			if err := p.a.Do(func() (err error) {
-				c, err = net.DialTimeout("tcp4", p.ipB+":5001", 5*time.Second)
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			c.SetDeadline(time.Now().Add(60 * time.Second))
-			if _, err := c.Write(data); err != nil {
-				t.Fatalf("write: %v", err)
-			}
-			c.Close()
-			if g := <-got; !bytes.Equal(g, want[:]) {
-				t.Fatalf("digest mismatch: %q", g)
-			}
+			transferTCP(t, p.a, p.b, p.ipB, size, marker, uint64(cs))
 			frames := pcap.stop(t)
 			assertOnlyMACsec(t, frames)
 			for _, f := range frames {
@@ -154,6 +100,62 @@ func TestTCPTransfer(t *testing.T) {
 				t.Errorf("receiver InPktsOK %d, want at least %d", ok, size/1500)
 			}
 		})
+	}
+}
+
+// transferTCP sends size pseudo-random octets (with marker every 4 KB)
+// from host from to toIP:5001 in host to and compares SHA-256 digests.
+func transferTCP(t *testing.T, from, to *testenv.Host, toIP string, size int, marker []byte, seed uint64) {
+	t.Helper()
+	data := make([]byte, size)
+	r := rand.New(rand.NewPCG(seed, 1))
+	for i := 0; i+8 <= len(data); i += 8 {
+		binary.LittleEndian.PutUint64(data[i:], r.Uint64())
+	}
+	for i := 0; i+len(marker) < len(data); i += 4096 {
+		copy(data[i:], marker)
+	}
+	want := sha256.Sum256(data)
+
+	var ln net.Listener
+	if err := to.Do(func() (err error) {
+		ln, err = net.Listen("tcp4", toIP+":5001")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(120 * time.Second))
+		h := sha256.New()
+		n, _ := io.Copy(h, c)
+		if n != int64(size) {
+			got <- []byte(fmt.Sprintf("received %d octets, want %d", n, size))
+			return
+		}
+		got <- h.Sum(nil)
+	}()
+	var c net.Conn
+	if err := from.Do(func() (err error) {
+		c, err = net.DialTimeout("tcp4", toIP+":5001", 10*time.Second)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(120 * time.Second))
+	if _, err := c.Write(data); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	c.Close()
+	if g := <-got; !bytes.Equal(g, want[:]) {
+		t.Fatalf("digest mismatch: %q", g)
 	}
 }
 
@@ -256,106 +258,22 @@ func udpFrame(dst, src net.HardwareAddr, sip, dip net.IP, port uint16, payload [
 	return f
 }
 
-// capture is a tcpdump running in a host.
-type capture struct {
-	cmd  *exec.Cmd
-	file string
-}
-
+// capture starts tcpdump on ifname in h (testenv.Capture).
 func (p *pair) capture(t *testing.T, h *testenv.Host, ifname string) *capture {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "wire.pcap")
-	cmd := h.Command("tcpdump", "-i", ifname, "-U", "-n", "-s", "0", "-w", file)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("tcpdump: %v", err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	// tcpdump says "listening on" once the socket is open.
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(stderr.String(), "listening on") {
-		if time.Now().After(deadline) {
-			t.Fatalf("tcpdump did not start: %s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return &capture{cmd: cmd, file: file}
+	return &capture{h.Capture(t, ifname, filepath.Join(t.TempDir(), "wire.pcap"))}
 }
 
-// syncBuffer is a bytes.Buffer that tcpdump's output copier and the test
-// may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type capture struct{ c *testenv.Capture }
 
 // stop ends the capture and returns the captured frames.
 func (c *capture) stop(t *testing.T) [][]byte {
 	t.Helper()
-	time.Sleep(200 * time.Millisecond)
-	c.cmd.Process.Signal(os.Interrupt)
-	c.cmd.Wait()
-	frames, err := readPcap(c.file)
+	frames, err := c.c.Frames()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(frames) == 0 {
-		t.Fatal("capture is empty")
-	}
 	return frames
-}
-
-// readPcap reads the frames of a classic pcap file (what tcpdump -w
-// writes): the test asserts on the raw octets, not on a dissector's view.
-func readPcap(path string) ([][]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(b) < 24 {
-		return nil, fmt.Errorf("pcap %s: short header", path)
-	}
-	var bo binary.ByteOrder
-	switch binary.LittleEndian.Uint32(b) {
-	case 0xa1b2c3d4, 0xa1b23c4d:
-		bo = binary.LittleEndian
-	case 0xd4c3b2a1, 0x4d3cb2a1:
-		bo = binary.BigEndian
-	default:
-		return nil, fmt.Errorf("pcap %s: bad magic", path)
-	}
-	if lt := bo.Uint32(b[20:]); lt != 1 {
-		return nil, fmt.Errorf("pcap %s: link type %d, want Ethernet", path, lt)
-	}
-	var frames [][]byte
-	for off := 24; off+16 <= len(b); {
-		incl := int(bo.Uint32(b[off+8:]))
-		off += 16
-		if off+incl > len(b) {
-			return nil, errors.New("pcap: truncated record")
-		}
-		frames = append(frames, b[off:off+incl])
-		off += incl
-	}
-	return frames, nil
 }
 
 // assertOnlyMACsec fails unless every frame is MACsec or EAPOL.
