@@ -235,6 +235,12 @@ func (p *participant) receive(now time.Time, f *mkpdu.Frame) error {
 	if f.PDU.XPN != nil {
 		pr.xpnHigh = [2]uint32{f.PDU.XPN.LatestLowestPNHigh, f.PDU.XPN.OldLowestPNHigh}
 	}
+	if got := f.PDU.KeyServerSSCI; got != 0 && p.ks == pr {
+		if s := k.newestSA(); s != nil && s.suite.XPN() && s.ki.MI == pr.mi && uint8(s.ssci[pr.sci]) != got && !pr.ssciWarned {
+			pr.ssciWarned = true
+			p.logger().Warn("key server's SSCI differs from ours for it: the members disagree on the CA", "key_server", pr.sci.String(), "announced", got, "ours", s.ssci[pr.sci])
+		}
+	}
 	if f.PDU.DistSAK != nil {
 		if err := p.receiveSAK(now, pr, f.PDU.DistSAK); err != nil {
 			// Routine while an election settles (a peer that has not
@@ -455,6 +461,12 @@ func (p *participant) sendMKPDU(now time.Time) {
 	}
 	if p.principal() {
 		k.fillSAKUse(now, &pdu)
+		// With XPN the key server tells its SSCI in the Live Peer
+		// List header (802.1X-2020 Figure 11-9), so that members can
+		// check they ordered the CA the same way.
+		if s := k.newestSA(); p.ksSelf && s != nil && s.suite.XPN() && k.cfg.MKAVersion >= 3 && len(pdu.LivePeers) > 0 {
+			pdu.KeyServerSSCI = uint8(s.ssci[k.cfg.SCI])
+		}
 		if p.ksSelf && len(p.live) > 0 {
 			switch {
 			case !p.advise:

@@ -27,9 +27,10 @@ type peer struct {
 	lastHeard time.Time // last valid MKPDU
 	expire    time.Time // lastHeard (live: last MKPDU listing us) + Life Time
 
-	suites  []mkpdu.CipherSuiteCap // Announcement; nil if none received
-	sakUse  *mkpdu.SAKUse          // latest SAK Use received; nil if none
-	xpnHigh [2]uint32              // XPN parameter set: latest, old lowest PN high bits
+	suites     []mkpdu.CipherSuiteCap // Announcement; nil if none received
+	sakUse     *mkpdu.SAKUse          // latest SAK Use received; nil if none
+	xpnHigh    [2]uint32              // XPN parameter set: latest, old lowest PN high bits
+	ssciWarned bool                   // warned once that its announced SSCI differs
 }
 
 // canBeKeyServer reports whether the peer takes part in the election: it

@@ -387,6 +387,14 @@ func TestXPN(t *testing.T) {
 			}
 		}
 	}
+	// The key server announces its SSCI (1: lowest SCI) in its Live
+	// Peer List header.
+	if f, err := mkpdu.Parse(a.sent[len(a.sent)-1]); err != nil || f.PDU.KeyServerSSCI != 1 {
+		t.Errorf("key server's MKPDU: Key Server SSCI %v (err %v), want 1", f.PDU.KeyServerSSCI, err)
+	}
+	if f, _ := mkpdu.Parse(b.sent[len(b.sent)-1]); f.PDU.KeyServerSSCI != 0 {
+		t.Errorf("b (not key server) sent Key Server SSCI %d", f.PDU.KeyServerSSCI)
+	}
 	// Exhaustion uses the 64-bit threshold.
 	an, _ := a.rec.EncodingSA()
 	_ = a.rec.SetTxNextPN(an, DefaultPNExhaustion)
