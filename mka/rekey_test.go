@@ -473,3 +473,64 @@ func TestVersionAndWireOptions(t *testing.T) {
 		t.Error("accepted an MKPDU with the wrong EtherType")
 	}
 }
+
+// TestShouldSecureTeardown: when the last peer leaves under should-secure,
+// traffic is let through in the clear before the SAs go, so that nothing
+// is dropped, and the receive SC goes last.
+func TestShouldSecureTeardown(t *testing.T) {
+	n := newSimNet(t, 20)
+	a, b := n.add("a", baseConfig(0)), n.add("b", baseConfig(1))
+	if !n.runUntil(t0.Add(5*time.Second), n.secured) {
+		t.Fatal("not secured")
+	}
+	id, _ := a.txKey()
+	a.rec.Reset()
+	b.down()
+	n.run(LifeTime + 3*time.Second)
+	peer := b.cfg.SCI.String()
+	want := []string{
+		"SetPolicy(GCM-AES-128 integrity-only protect=false validate=check)",
+		"DisableTxSA(an=0)",
+		"DeleteTxSA(an=0)",
+		"DisableRxSA(" + peer + " an=0)",
+		"DeleteRxSA(" + peer + " an=0)",
+		"DeleteRxSC(" + peer + ")",
+	}
+	if got := ops(a.rec.Calls()); !slices.Equal(got, want) {
+		t.Errorf("teardown calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	st := a.k.Status()
+	if st.Secured || !st.ControlledPort || st.Current != nil || len(a.keys[id]) == 0 {
+		t.Errorf("after teardown: %+v", st)
+	}
+	checkCalls(t, a)
+}
+
+// TestConfidentialityFollowsCapability: the key server's confidentiality
+// offset is limited by the least capable desiring member, and members
+// follow the key server's choice.
+func TestConfidentialityFollowsCapability(t *testing.T) {
+	for _, tc := range []struct {
+		peerCap uint8
+		want    macsec.Confidentiality
+	}{
+		{CapabilityConfidentialityAll, macsec.ConfidentialityOffset30},
+		{CapabilityConfidentiality, macsec.ConfidentialityOffset0},
+		{CapabilityIntegrity, macsec.IntegrityOnly},
+	} {
+		n := newSimNet(t, 21)
+		cfgA, cfgB := baseConfig(0), baseConfig(1)
+		cfgA.Confidentiality = macsec.ConfidentialityOffset30
+		cfgB.Capability = tc.peerCap
+		a, b := n.add("a", cfgA), n.add("b", cfgB)
+		if !n.runUntil(t0.Add(5*time.Second), n.secured) {
+			t.Fatalf("capability %d: not secured", tc.peerCap)
+		}
+		for _, nd := range []*simNode{a, b} {
+			if got := nd.rec.Policy().Confidentiality; got != tc.want {
+				t.Errorf("capability %d: %s uses %s, want %s", tc.peerCap, nd.name, got, tc.want)
+			}
+			checkCalls(t, nd)
+		}
+	}
+}
