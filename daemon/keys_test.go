@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,4 +130,23 @@ cak_file = "`+k+`"
 	if strings.Contains(out.String(), keyHex) {
 		t.Errorf("check output shows the key")
 	}
+}
+
+// FuzzDecodeHex checks the key and identifier parser against encoding/hex
+// on the same digits.
+func FuzzDecodeHex(f *testing.F) {
+	for _, s := range []string{keyHex, "0x0102", "01:02:03", "", "0", "zz", "0X"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := decodeHex(s)
+		clean := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X"), ":", "")
+		want, werr := hex.DecodeString(clean)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("%q: decodeHex err %v, encoding/hex err %v", s, err, werr)
+		}
+		if err == nil && !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %x, want %x", s, got, want)
+		}
+	})
 }
