@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/macsecd/macsecd/crypto/keywrap"
 	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/macsec/secytest"
+	"github.com/macsecd/macsecd/mka/keys"
 	"github.com/macsecd/macsecd/mka/mkpdu"
 )
 
@@ -532,5 +534,53 @@ func TestConfidentialityFollowsCapability(t *testing.T) {
 			}
 			checkCalls(t, nd)
 		}
+	}
+}
+
+// TestDistributedSAKOnANInUse: a key server (here a forged but validly
+// signed MKPDU from it) distributing a new SAK on the AN of the SA in use
+// must not make a member overwrite that SA.
+func TestDistributedSAKOnANInUse(t *testing.T) {
+	n := newSimNet(t, 22)
+	a, b := n.add("a", baseConfig(0)), n.add("b", baseConfig(1))
+	if !n.runUntil(t0.Add(5*time.Second), n.secured) {
+		t.Fatal("not secured")
+	}
+	an, _ := b.rec.EncodingSA()
+	f, err := mkpdu.Parse(a.sent[len(a.sent)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	kek, _ := keys.KEK(testCAK, testCKN)
+	wrapped, err := keywrap.Wrap(kek, make([]byte, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.PDU.Basic.MN += 10
+	f.PDU.DistSAK = &mkpdu.DistSAK{AN: uint8(an), KeyNumber: 99, WrappedSAK: wrapped}
+	ick, _ := keys.ICK(testCAK, testCKN)
+	frame, err := f.Marshal(ick)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.rec.Reset()
+	bad := b.k.Status().Counters.BadSAK
+	if err := b.k.HandleFrame(n.now, frame); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.k.Status().Counters.BadSAK; got != bad+1 {
+		t.Errorf("BadSAK %d -> %d, want +1", bad, got)
+	}
+	for _, c := range b.rec.Calls() {
+		if c.Op != secytest.OpTxNextPN {
+			t.Errorf("SecY call on a SAK for the AN in use: %v", c)
+		}
+	}
+	if got, _ := b.rec.EncodingSA(); got != an {
+		t.Errorf("encoding AN changed to %d", got)
+	}
+	n.run(5 * time.Second)
+	if !n.secured() {
+		t.Error("not secured afterwards")
 	}
 }
