@@ -640,6 +640,10 @@ func (v *validator) portConfig(name string, rp *rawPort) *PortConfig {
 			v.errorf("static", "present but key_agreement is mka")
 		}
 		p.MKA = v.mkaConfig(rp.MKA, pol.CipherSuite)
+		if p.TestInitialPN != 0 && p.TestInitialPN >= p.MKA.PNExhaustion {
+			// Every new SA would start exhausted and rekey at once, forever.
+			v.errorf("testing.initial_pn", "%d is not below mka.pn_exhaustion_threshold %d", p.TestInitialPN, p.MKA.PNExhaustion)
+		}
 	case KeyAgreementStatic:
 		if rp.MKA != nil {
 			v.errorf("mka", "present but key_agreement is static")

@@ -210,6 +210,7 @@ func TestConfigErrors(t *testing.T) {
 		{"end before start", minimal + "start = 2026-02-01T00:00:00Z\nend = 2026-01-01T00:00:00Z\n", `mka.key[0].end: 2026-01-01T00:00:00Z is not after start`},
 		{"only fallback", minimal + "fallback = true\n", `mka.key: only a fallback entry`},
 		{"initial pn", minimal + "[port.p1.testing]\ninitial_pn = 5000000000\n", `testing.initial_pn: 5000000000 is outside the PN space of GCM-AES-128`},
+		{"initial pn above threshold", minimal + "[port.p1.testing]\ninitial_pn = 3221225472\n", `testing.initial_pn: 3221225472 is not below mka.pn_exhaustion_threshold 3221225472`},
 		{"static missing", strings.Replace(minimal, `parent = "eth0"`, "parent = \"eth0\"\nkey_agreement = \"static\"", 1), `mka: present but key_agreement is static`},
 		{"static sak length", `
 [port.s]
