@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/macsecd/macsecd/crypto/keywrap"
 	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/mka/keys"
 	"github.com/macsecd/macsecd/mka/mkpdu"
@@ -417,7 +418,7 @@ func (p *participant) receiveSAK(now time.Time, from *peer, d *mkpdu.DistSAK) er
 	if d.ConfidentialityOffset > uint8(macsec.ConfidentialityOffset50) {
 		return fmt.Errorf("invalid confidentiality offset %d", d.ConfidentialityOffset)
 	}
-	key, err := keyUnwrap(p.kek, d.WrappedSAK)
+	key, err := keywrap.Unwrap(p.kek, d.WrappedSAK)
 	if err != nil {
 		return fmt.Errorf("unwrap SAK %s: %w", kiString(ki), err)
 	}

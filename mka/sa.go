@@ -91,8 +91,6 @@ func (k *KaY) secyKey(s *sa, sci macsec.SCI) *macsec.SAK {
 	return key
 }
 
-func keyUnwrap(kek, wrapped []byte) ([]byte, error) { return keywrap.Unwrap(kek, wrapped) }
-
 // hasSA reports whether ki is installed.
 func (k *KaY) hasSA(ki mkpdu.KI) bool {
 	return (k.oldSA != nil && k.oldSA.ki == ki) || (k.latestSA != nil && k.latestSA.ki == ki)
