@@ -1,0 +1,369 @@
+//go:build vmlab
+
+package interop
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/macsecd/macsecd/daemon"
+	"github.com/macsecd/macsecd/macsec"
+	"github.com/macsecd/macsecd/testenv"
+)
+
+// The two ends of every scenario: macsecd on a, the peer (wpa_supplicant or
+// a second macsecd) on b. Fixed MACs give known SCIs (port 1).
+var (
+	macA = net.HardwareAddr{0x02, 0x00, 0x00, 0x00, 0x0a, 0x01}
+	macB = net.HardwareAddr{0x02, 0x00, 0x00, 0x00, 0x0b, 0x01}
+	sciA = hex.EncodeToString(macA) + "0001"
+	sciB = hex.EncodeToString(macB) + "0001"
+)
+
+const (
+	addrA = "10.9.0.1"
+	addrB = "10.9.0.2"
+)
+
+// labKernel fails a vmlab test run outside the VM lab: these tests need
+// kernel MACsec and the lab's binaries, and must never pass by skipping.
+func labKernel(t *testing.T) {
+	t.Helper()
+	if os.Getenv("MACSECD_LAB_KERNEL") == "" {
+		t.Fatal("vmlab test outside the VM lab: MACSECD_LAB_KERNEL is not set (run make test-vm)")
+	}
+	for _, tool := range []string{"/lab/bin/macsecd", "/lab/bin/macsecctl"} {
+		if _, err := os.Stat(tool); err != nil {
+			t.Fatalf("the VM lab has no %s: %v", tool, err)
+		}
+	}
+}
+
+// outFile is a file under $MACSECD_LAB_OUT, which comes back to the host.
+func outFile(t *testing.T, name string) string {
+	d := os.Getenv("MACSECD_LAB_OUT")
+	if d == "" {
+		d = t.TempDir()
+	}
+	return filepath.Join(d, strings.NewReplacer("/", "_", " ", "_").Replace(name))
+}
+
+// pair is one veth between two namespaces; MKPDUs on it are captured at b
+// to $MACSECD_LAB_OUT/mkpdu-<test>.pcap for the host's tshark check.
+type pair struct {
+	lab  *testenv.Lab
+	a, b *testenv.Host
+	mka  *testenv.Capture
+}
+
+func newPair(t *testing.T) *pair {
+	t.Helper()
+	lab := testenv.New(t)
+	p := &pair{lab: lab, a: lab.Host("a"), b: lab.Host("b")}
+	lab.VethMAC(p.a, "eth0", macA, p.b, "eth0", macB)
+	p.mka = p.b.Capture(t, "eth0", outFile(t, "mkpdu-"+t.Name()+".pcap"), "ether", "proto", "0x888e")
+	return p
+}
+
+// syncBuffer collects a process's output while tests read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// port is the macsecd side of a scenario: one [port.lan] on eth0 securing
+// macsec0, keyed by MKA with one pre-shared CAK.
+type port struct {
+	Backend       string // kernel or userspace
+	CipherSuite   string // default GCM-AES-128
+	Priority      int
+	CAK, CKN      []byte
+	RekeyInterval string // e.g. "6s"
+	InitialPN     uint64 // testing.initial_pn
+	PNThreshold   uint64 // mka.pn_exhaustion_threshold
+}
+
+// node is one running macsecd.
+type node struct {
+	t      *testing.T
+	h      *testenv.Host
+	conf   string
+	sock   string
+	cmd    *exec.Cmd
+	log    *syncBuffer
+	exited chan error
+}
+
+func (p port) config(dir, sock string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[daemon]\ncontrol_socket = %q\nlog_level = \"debug\"\n\n", sock)
+	fmt.Fprintf(&b, "[port.lan]\nparent = \"eth0\"\ninterface = \"macsec0\"\nbackend = %q\n", p.Backend)
+	if p.CipherSuite != "" {
+		fmt.Fprintf(&b, "cipher_suite = %q\n", p.CipherSuite)
+	}
+	fmt.Fprintf(&b, "\n[port.lan.mka]\npriority = %d\n", p.Priority)
+	if p.RekeyInterval != "" {
+		fmt.Fprintf(&b, "rekey_interval = %q\n", p.RekeyInterval)
+	}
+	if p.PNThreshold != 0 {
+		fmt.Fprintf(&b, "pn_exhaustion_threshold = %d\n", p.PNThreshold)
+	}
+	fmt.Fprintf(&b, "\n[[port.lan.mka.key]]\nckn = %q\ncak_file = %q\n", hex.EncodeToString(p.CKN), filepath.Join(dir, "lan.cak"))
+	if p.InitialPN != 0 {
+		fmt.Fprintf(&b, "\n[port.lan.testing]\ninitial_pn = %d\n", p.InitialPN)
+	}
+	return b.String()
+}
+
+// start runs macsecd with p in h until the test ends (SIGTERM, then its log
+// is shown if the test failed). The CAK file is 0600, as macsecd demands.
+func (p port) start(t *testing.T, h *testenv.Host) *node {
+	t.Helper()
+	dir := t.TempDir()
+	n := &node{t: t, h: h, conf: filepath.Join(dir, "macsecd.toml"), sock: filepath.Join(dir, "control.sock"),
+		log: &syncBuffer{}, exited: make(chan error, 1)}
+	if err := os.WriteFile(filepath.Join(dir, "lan.cak"), []byte(hex.EncodeToString(p.CAK)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(n.conf, []byte(p.config(dir, n.sock)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n.cmd = h.Command("/lab/bin/macsecd", "-config", n.conf)
+	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { n.exited <- n.cmd.Wait() }()
+	t.Cleanup(func() {
+		n.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-n.exited:
+		case <-time.After(15 * time.Second):
+			n.cmd.Process.Kill()
+		}
+		os.WriteFile(outFile(t, "macsecd-"+t.Name()+"-"+h.Name[strings.LastIndex(h.Name, "-")+1:]+".log"), []byte(n.log.String()), 0o644)
+		if t.Failed() {
+			t.Logf("macsecd in %s:\n%s", h.Name, n.log.String())
+		}
+	})
+	return n
+}
+
+// ctl runs macsecctl against n and returns its exit code and output.
+func (n *node) ctl(args ...string) (int, string) {
+	n.t.Helper()
+	c := n.h.Command("/lab/bin/macsecctl", append([]string{"-s", n.sock}, args...)...)
+	out, err := c.CombinedOutput()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.ExitCode(), string(out)
+	case err != nil:
+		n.t.Fatalf("macsecctl %v: %v", args, err)
+	}
+	return 0, string(out)
+}
+
+func (n *node) status() *daemon.PortStatus {
+	n.t.Helper()
+	code, out := n.ctl("status", "--json", "lan")
+	if code != daemon.ExitOK && code != daemon.ExitNotSecured {
+		n.t.Fatalf("macsecctl status: exit %d: %s", code, out)
+	}
+	var rep daemon.StatusReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Ports) != 1 {
+		n.t.Fatalf("status JSON (%v):\n%s", err, out)
+	}
+	return &rep.Ports[0]
+}
+
+// waitSecured waits until macsecctl status says secured (exit 0).
+func (n *node) waitSecured(within time.Duration) *daemon.PortStatus {
+	n.t.Helper()
+	waitFor(n.t, within, "macsecd in "+n.h.Name+" secured", func() bool {
+		code, _ := n.ctl("status", "lan")
+		return code == daemon.ExitOK
+	})
+	return n.status()
+}
+
+// logCount counts macsecd log lines matching re.
+func (n *node) logCount(re string) int {
+	return len(regexp.MustCompile(re).FindAllString(n.log.String(), -1))
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; time.Sleep(200 * time.Millisecond) {
+		if ok() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not %s after %v", what, within)
+		}
+	}
+}
+
+func run(t *testing.T, h *testenv.Host, args ...string) string {
+	t.Helper()
+	out, err := h.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %s: %v\n%s", h.Name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// address gives dev in h its scenario address and brings it up.
+func address(t *testing.T, h *testenv.Host, dev, addr string) {
+	t.Helper()
+	run(t, h, "ip", "addr", "add", addr+"/24", "dev", dev)
+	run(t, h, "ip", "link", "set", dev, "up")
+}
+
+// macsecLink returns the macsec link wpa_supplicant created in h (it does
+// so once MKA has a live peer; the kernel names it).
+func macsecLink(t *testing.T, h *testenv.Host, within time.Duration) string {
+	t.Helper()
+	var name string
+	waitFor(t, within, "a macsec link in "+h.Name, func() bool {
+		links, err := h.Netlink().LinkList()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range links {
+			if l.Type() == "macsec" {
+				name = l.Attrs().Name
+				return true
+			}
+		}
+		return false
+	})
+	return name
+}
+
+// pingLoss matches busybox's (and iputils') ping summary.
+var pingLoss = regexp.MustCompile(`(\d+) packets transmitted, (\d+) (?:packets )?received`)
+
+// pingRun sends count echo requests from h to dst every interval and
+// returns how many were sent and answered. Safe in goroutines.
+func pingRun(h *testenv.Host, dst string, count int, interval string) (sent, recv int, err error) {
+	out, _ := h.Command("ping", "-q", "-c", fmt.Sprint(count), "-i", interval, "-W", "2", dst).CombinedOutput()
+	m := pingLoss.FindStringSubmatch(string(out))
+	if m == nil && strings.Contains(string(out), "Network is unreachable") {
+		// busybox gives up at once when the interface has no route: nothing
+		// was sent (a secured interface that is down).
+		return 0, 0, nil
+	}
+	if m == nil {
+		return 0, 0, fmt.Errorf("ping %s from %s: %s", dst, h.Name, out)
+	}
+	fmt.Sscan(m[1], &sent)
+	fmt.Sscan(m[2], &recv)
+	return sent, recv, nil
+}
+
+// ping is pingRun for the test goroutine.
+func ping(t *testing.T, h *testenv.Host, dst string, count int, interval string) (sent, recv int) {
+	t.Helper()
+	sent, recv, err := pingRun(h, dst, count, interval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sent, recv
+}
+
+// waitPing waits until one echo from h to dst is answered: the last SA of
+// the switch-over may be enabled a moment after status says secured.
+func waitPing(t *testing.T, h *testenv.Host, dst string, within time.Duration) {
+	t.Helper()
+	waitFor(t, within, "answered ping "+h.Name+" -> "+dst, func() bool {
+		return h.Command("ping", "-c", "1", "-W", "1", dst).Run() == nil
+	})
+}
+
+// bothWays asserts that count echoes pass a -> b and b -> a without loss:
+// each direction's requests and replies cross both secured interfaces.
+func bothWays(t *testing.T, p *pair, count int) {
+	t.Helper()
+	waitPing(t, p.a, addrB, 60*time.Second)
+	waitPing(t, p.b, addrA, 30*time.Second)
+	if s, r := ping(t, p.a, addrB, count, "0.1"); s != count || r != s {
+		t.Errorf("ping a -> b over the secured link: %d of %d answered", r, s)
+	}
+	if s, r := ping(t, p.b, addrA, count, "0.1"); s != count || r != s {
+		t.Errorf("ping b -> a over the secured link: %d of %d answered", r, s)
+	}
+}
+
+// kernelKeyIDs returns `ip macsec show` of h, which lists the key
+// identifier of every SA wpa_supplicant installed into the kernel.
+func kernelKeyIDs(t *testing.T, h *testenv.Host) string {
+	t.Helper()
+	return run(t, h, "ip", "macsec", "show")
+}
+
+// wpaKeyID is how wpa_supplicant 2.10 hands a key identifier (key server
+// MI, then key number) to the kernel: it copies its in-memory struct, whose
+// key number is in host byte order, so on x86 the last four octets are
+// reversed. On the wire (Distributed SAK, SAK Use) the key number is in
+// network order, as macsecd writes it everywhere.
+func wpaKeyID(ki string) string {
+	b := fromHex(ki)
+	slices.Reverse(b[12:16])
+	return hex.EncodeToString(b)
+}
+
+// secTag is the part of a MACsec frame's SecTAG the tests look at.
+type secTag struct {
+	src net.HardwareAddr
+	an  uint8
+	pn  uint32
+}
+
+// macsecFrames returns the SecTAGs of the MACsec frames in frames.
+func macsecFrames(frames [][]byte) []secTag {
+	var tags []secTag
+	for _, f := range frames {
+		if len(f) < 22 || binary.BigEndian.Uint16(f[12:]) != macsec.EtherType {
+			continue
+		}
+		tags = append(tags, secTag{src: net.HardwareAddr(f[6:12]), an: f[14] & 3, pn: binary.BigEndian.Uint32(f[16:])})
+	}
+	return tags
+}
+
+// fromHex decodes a test constant.
+func fromHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
