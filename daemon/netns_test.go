@@ -504,3 +504,30 @@ sak_file = %q
 		}
 	}
 }
+
+// TestDaemonsInitialPN: with the test-only initial PN just below a low PN
+// exhaustion threshold, traffic drives the key server's transmit PN past
+// the threshold, MKA rekeys for PN exhaustion, and traffic keeps flowing.
+func TestDaemonsInitialPN(t *testing.T) {
+	lab := testenv.New(t)
+	a, b := lab.Host("a"), lab.Host("b")
+	lab.Veth(a, "eth0", b, "eth0")
+	extra := "pn_exhaustion_threshold = 1000\n[port.lan.testing]\ninitial_pn = 900"
+	na := newNode(t, a, "priority = 1\n"+extra)
+	nb := newNode(t, b, "priority = 2\n"+extra)
+	na.waitSecured(60 * time.Second)
+	nb.waitSecured(60 * time.Second)
+	na.waitLog(`msg="testing.initial_pn is set`, time.Second)
+	if s := na.status(); s.CurrentSA == nil || s.CurrentSA.NextPN < 900 {
+		t.Fatalf("current SA does not start at the initial PN: %+v", s.CurrentSA)
+	}
+	mustRun(t, a.Command("ip", "addr", "add", "10.79.0.1/24", "dev", "macsec0"))
+	mustRun(t, b.Command("ip", "addr", "add", "10.79.0.2/24", "dev", "macsec0"))
+	if sent, recv := ping(t, a, "10.79.0.2", 150, "0.05"); recv < sent-1 {
+		t.Errorf("traffic across a PN exhaustion rekey: %d of %d answered", recv, sent)
+	}
+	na.waitLog(`msg="SAK distributed".*reason=pn-exhaustion`, 20*time.Second)
+	if s := na.status(); !s.Secured || s.MKA.RekeyCount < 2 {
+		t.Errorf("after PN exhaustion: secured %t, rekeys %d", s.Secured, s.MKA.RekeyCount)
+	}
+}
