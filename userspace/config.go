@@ -35,7 +35,7 @@ type Config struct {
 	// transmit and one receive goroutine each); zero means one per CPU.
 	Queues int
 	// EAPOLEtherTypes are the EtherTypes delivered to the FrameConn
-	// (EAPOL() ) instead of the Controlled Port; empty means 0x888E only.
+	// (Backend.EAPOL) instead of the Controlled Port; empty means 0x888E only.
 	EAPOLEtherTypes []uint16
 	// KeepParentIPv6 leaves IPv6 enabled on the parent. By default the
 	// backend disables it: the parent carries only MACsec and EAPOL, and
