@@ -31,7 +31,7 @@ test-fuzz:
 
 # Kernel tier: builds the VM lab if needed and runs the vmlab-tagged tests
 # inside real kernels.
-test-vm: lab
+test-vm: lab lab-custom-kernel
 	bash testenv/lab/vmtest.sh
 
 test: lint build test-host test-fuzz test-vm

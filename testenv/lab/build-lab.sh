@@ -82,6 +82,10 @@ manifest=$(
 	sha256sum "$0" "$here/init.sh" | cut -c1-64
 )
 stamp=$(sha256sum <<<"$manifest" | cut -c1-16)
+# One build at a time per cache; a second caller waits, then finds it done.
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
 if [[ ${1:-} != -f && -f $cache/stamp && $(cat "$cache/stamp") == "$stamp" ]]; then
 	say "cached in $cache ($(sed -n 's/^\(linux-image-[^=]*\)=.*/\1/p' <<<"$manifest" | tr '\n' ' '))"
 	exit 0
