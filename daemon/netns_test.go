@@ -107,6 +107,13 @@ func labBackend() string {
 	return "auto"
 }
 
+// daemonWrapper, when set, runs macsecd under it (e.g. setpriv).
+var daemonWrapper []string
+
+func daemonCommand(args ...string) []string {
+	return append(append([]string(nil), daemonWrapper...), args...)
+}
+
 // wantBackend is the backend the port must end up on: what was asked for,
 // or for auto, software kernel MACsec in the VM lab (veth has no offload)
 // and userspace on this host's kernel, which has no MACsec.
@@ -129,7 +136,8 @@ func newNode(t *testing.T, h *testenv.Host, extra string) *node {
 		t.Fatal(err)
 	}
 	n.writeConfig(extra)
-	n.cmd = h.Command(macsecd, "-config", n.conf)
+	argv := daemonCommand(macsecd, "-config", n.conf)
+	n.cmd = h.Command(argv[0], argv[1:]...)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -447,7 +455,8 @@ an = 0
 key_id = %q
 sak_file = %q
 `, n.sock, labBackend(), txID, filepath.Join(dir, "tx.sak"), peer, rxID, filepath.Join(dir, "rx.sak"))), 0o600)
-		n.cmd = h.Command(macsecd, "-config", n.conf)
+		argv := daemonCommand(macsecd, "-config", n.conf)
+		n.cmd = h.Command(argv[0], argv[1:]...)
 		n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 		if h == a {
 			n.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "WATCHDOG_USEC=1000000")
@@ -529,5 +538,50 @@ func TestDaemonsInitialPN(t *testing.T) {
 	na.waitLog(`msg="SAK distributed".*reason=pn-exhaustion`, 20*time.Second)
 	if s := na.status(); !s.Secured || s.MKA.RekeyCount < 2 {
 		t.Errorf("after PN exhaustion: secured %t, rekeys %d", s.Secured, s.MKA.RekeyCount)
+	}
+}
+
+// TestDaemonUnitCapabilities runs two macsecd with no capability but those
+// the systemd unit's CapabilityBoundingSet grants (root without
+// CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, ...), via setpriv, and checks that they
+// secure the link and pass traffic. The userspace backend's parent
+// isolation loads a tc BPF program and so also needs CAP_BPF: the drop-in
+// docs/operations.md gives for it is added when that backend runs.
+func TestDaemonUnitCapabilities(t *testing.T) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) not installed")
+	}
+	caps := unitSettings(t, unitFile)["CapabilityBoundingSet"]
+	if len(caps) != 1 {
+		t.Fatalf("CapabilityBoundingSet: %q", caps)
+	}
+	bset := "-all"
+	for _, c := range strings.Fields(caps[0]) {
+		bset += ",+" + strings.ToLower(strings.TrimPrefix(c, "CAP_"))
+	}
+	if wantBackend() == "userspace" {
+		bset += ",+bpf"
+	}
+	daemonWrapper = []string{setpriv, "--bounding-set=" + bset, "--inh-caps=-all", "--no-new-privs"}
+	defer func() { daemonWrapper = nil }()
+	lab := testenv.New(t)
+	a, b := lab.Host("a"), lab.Host("b")
+	lab.Veth(a, "eth0", b, "eth0")
+	na := newNode(t, a, "")
+	nb := newNode(t, b, "")
+	na.waitSecured(60 * time.Second)
+	nb.waitSecured(60 * time.Second)
+	mustRun(t, a.Command("ip", "addr", "add", "10.80.0.1/24", "dev", "macsec0"))
+	mustRun(t, b.Command("ip", "addr", "add", "10.80.0.2/24", "dev", "macsec0"))
+	if sent, recv := ping(t, a, "10.80.0.2", 5, "0.2"); recv != sent {
+		t.Fatalf("ping with the unit's capabilities only: %d of %d", recv, sent)
+	}
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", na.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(st), "CapEff:\t0000000000003000") && !strings.Contains(string(st), "CapEff:\t0000008000003000") {
+		t.Errorf("macsecd runs with other capabilities than the unit's:\n%s", st)
 	}
 }
