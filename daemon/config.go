@@ -274,6 +274,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error formats the problem as FILE[:LINE]: port "NAME": FIELD: REASON.
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
@@ -640,6 +641,11 @@ func (v *validator) portConfig(name string, rp *rawPort) *PortConfig {
 			v.errorf("static", "present but key_agreement is mka")
 		}
 		p.MKA = v.mkaConfig(rp.MKA, pol.CipherSuite)
+		if pol.Validate != macsec.ValidateStrict && !p.MustSecure {
+			// The participant sets validateFrames itself: check while
+			// should-secure passes clear traffic, strict once secured.
+			v.errorf("validate", "%q applies to static keys only; with MKA frames are validated strictly once secured", rp.Validate)
+		}
 		if p.TestInitialPN != 0 && p.TestInitialPN >= p.MKA.PNExhaustion {
 			// Every new SA would start exhausted and rekey at once, forever.
 			v.errorf("testing.initial_pn", "%d is not below mka.pn_exhaustion_threshold %d", p.TestInitialPN, p.MKA.PNExhaustion)

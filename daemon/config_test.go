@@ -132,7 +132,7 @@ confidentiality = "integrity-only"
 policy = "should-secure"
 replay_protect = true
 replay_window = 64
-validate = "check"
+validate = "strict"
 include_sci = false
 sci_port = 7
 [port.p.mka]
@@ -161,7 +161,7 @@ initial_pn = 900
 	}
 	p := cfg.Port("p")
 	want := macsec.Policy{CipherSuite: macsec.GCMAESXPN128, Confidentiality: macsec.IntegrityOnly, ProtectFrames: true,
-		Validate: macsec.ValidateCheck, ReplayProtect: true, ReplayWindow: 64}
+		Validate: macsec.ValidateStrict, ReplayProtect: true, ReplayWindow: 64}
 	if p.Policy != want || p.MustSecure || p.SCIPort != 7 || p.Backend != hwoffload.Userspace || p.TestInitialPN != 900 {
 		t.Errorf("port: %+v", p)
 	}
@@ -194,6 +194,7 @@ func TestConfigErrors(t *testing.T) {
 		{"offset", strings.Replace(minimal, `parent = "eth0"`, "parent = \"eth0\"\nconfidentiality = \"offset-20\"", 1), `confidentiality: "offset-20"`},
 		{"policy", strings.Replace(minimal, `parent = "eth0"`, "parent = \"eth0\"\npolicy = \"maybe\"", 1), `policy: "maybe" is not must-secure or should-secure`},
 		{"must-secure check", strings.Replace(minimal, `parent = "eth0"`, "parent = \"eth0\"\nvalidate = \"check\"", 1), `validate: "check" contradicts policy must-secure`},
+		{"mka validate", strings.Replace(minimal, `parent = "eth0"`, "parent = \"eth0\"\npolicy = \"should-secure\"\nvalidate = \"disabled\"", 1), `validate: "disabled" applies to static keys only`},
 		{"window", strings.Replace(minimal, `parent = "eth0"`, "parent = \"eth0\"\nreplay_window = -1", 1), `replay_window: -1 is outside`},
 		{"ckn hex", strings.Replace(minimal, `"0102"`, `"01zz"`, 1), `mka.key[0].ckn: not hex`},
 		{"ckn long", strings.Replace(minimal, `"0102"`, `"`+strings.Repeat("ab", 33)+`"`, 1), `mka.key[0].ckn: 33 octets; a CKN has 1 to 32`},
