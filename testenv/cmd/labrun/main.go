@@ -36,6 +36,10 @@ const (
 	outEnd    = "@@lab-out-end"
 )
 
+// exitGrace is how long qemu may take to exit after the guest reported its
+// status; a kernel without ACPI cannot power off, so it is then killed.
+var exitGrace = 15 * time.Second
+
 func main() {
 	var (
 		kernel  = flag.String("kernel", "", "kernel image (ELF vmlinux or bzImage)")
@@ -131,7 +135,7 @@ func run(qemu string, args []string, name, dir string, timeout time.Duration) (i
 			}
 			if rc, ok := c.line(l); ok {
 				exitRC = rc
-				grace = time.After(15 * time.Second)
+				grace = time.After(exitGrace)
 			}
 		case err := <-exited:
 			for l := range lines { // drain what qemu wrote before exiting

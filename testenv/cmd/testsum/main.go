@@ -12,7 +12,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,25 +41,33 @@ type summary struct {
 }
 
 func main() {
-	prefix := flag.String("p", "", "label printed before per-package result lines")
-	flag.Parse()
-	s := &summary{out: os.Stdout, output: map[key]*strings.Builder{},
-		build: map[string]*strings.Builder{}, pkgFail: map[string]bool{}}
-	sc := bufio.NewScanner(os.Stdin)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		s.line(sc.Bytes(), *prefix)
-	}
-	if err := sc.Err(); err != nil {
-		fmt.Fprintln(os.Stderr, "testsum: read:", err)
+	ok, err := summarise(os.Stdin, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testsum:", err)
 		os.Exit(2)
 	}
-	if !s.report() {
+	if !ok {
 		os.Exit(1)
 	}
 }
 
-func (s *summary) line(b []byte, prefix string) {
+// summarise reads the event stream from in, writes the summary to out and
+// reports whether everything passed.
+func summarise(in io.Reader, out io.Writer) (bool, error) {
+	s := &summary{out: out, output: map[key]*strings.Builder{},
+		build: map[string]*strings.Builder{}, pkgFail: map[string]bool{}}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		s.line(sc.Bytes())
+	}
+	if err := sc.Err(); err != nil {
+		return false, fmt.Errorf("read: %w", err)
+	}
+	return s.report(), nil
+}
+
+func (s *summary) line(b []byte) {
 	var e event
 	if len(b) == 0 || b[0] != '{' || json.Unmarshal(b, &e) != nil {
 		fmt.Fprintf(s.out, "%s\n", b)
@@ -86,7 +93,7 @@ func (s *summary) line(b []byte, prefix string) {
 		if e.Test != "" {
 			s.passed++
 		} else {
-			fmt.Fprintf(s.out, "%sok   %s\n", prefix, e.Package)
+			fmt.Fprintf(s.out, "ok   %s\n", e.Package)
 		}
 	case "skip":
 		if e.Test != "" {
@@ -98,7 +105,7 @@ func (s *summary) line(b []byte, prefix string) {
 			return
 		}
 		if !s.pkgFail[e.Package] {
-			fmt.Fprintf(s.out, "%sFAIL %s\n", prefix, e.Package)
+			fmt.Fprintf(s.out, "FAIL %s\n", e.Package)
 		}
 		s.pkgFail[e.Package] = true
 	}
