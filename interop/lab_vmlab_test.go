@@ -63,20 +63,38 @@ func outFile(t *testing.T, name string) string {
 	return filepath.Join(d, strings.NewReplacer("/", "_", " ", "_").Replace(name))
 }
 
-// pair is one veth between two namespaces; MKPDUs on it are captured at b
-// to $MACSECD_LAB_OUT/mkpdu-<test>.pcap for the host's tshark check.
+// pair is one veth between two namespaces; MKPDUs on it are captured to
+// $MACSECD_LAB_OUT/mkpdu-<test>.pcap for the host's tshark check.
 type pair struct {
 	lab  *testenv.Lab
 	a, b *testenv.Host
 	mka  *testenv.Capture
 }
 
+// newPair captures the MKPDUs at b. The side must not run macsecd's
+// userspace backend: it sends with PACKET_QDISC_BYPASS, so its own frames
+// never reach the capture taps of its host (the peer sees them).
 func newPair(t *testing.T) *pair {
+	t.Helper()
+	return newPairCapture(t, "b")
+}
+
+// newPairCapture is newPair capturing at side "a" or "b".
+func newPairCapture(t *testing.T, side string) *pair {
 	t.Helper()
 	lab := testenv.New(t)
 	p := &pair{lab: lab, a: lab.Host("a"), b: lab.Host("b")}
 	lab.VethMAC(p.a, "eth0", macA, p.b, "eth0", macB)
-	p.mka = p.b.Capture(t, "eth0", outFile(t, "mkpdu-"+t.Name()+".pcap"), "ether", "proto", "0x888e")
+	// No IPv6 on the parents: their own router solicitations would be the
+	// only clear frames on the wire, and the tests check there are none.
+	for _, h := range []*testenv.Host{p.a, p.b} {
+		run(t, h, "sh", "-c", "echo 1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6")
+	}
+	at := p.b
+	if side == "a" {
+		at = p.a
+	}
+	p.mka = at.Capture(t, "eth0", outFile(t, "mkpdu-"+t.Name()+".pcap"), "ether", "proto", "0x888e")
 	return p
 }
 
