@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +38,10 @@ type Daemon struct {
 	ports    map[string]*port
 	started  time.Time
 	reloaded time.Time
+
+	// resendStatus makes the monitor send STATUS= again on its next tick,
+	// after a reload message replaced it.
+	resendStatus atomic.Bool
 }
 
 // New returns a daemon for cfg; Start runs it. The daemon owns cfg (and
@@ -185,6 +190,7 @@ func (d *Daemon) Reload(next *Config) ReloadResult {
 	}
 	d.cfg = merged
 	d.reloaded = time.Now()
+	d.resendStatus.Store(true)
 	return r
 }
 
@@ -284,7 +290,7 @@ func (d *Daemon) monitor() {
 		}
 		d.mu.Unlock()
 		s := fmt.Sprintf("%d of %d ports secured", n, len(rep.Ports))
-		if s != last && d.opts.Notify != nil {
+		if (s != last || d.resendStatus.Swap(false)) && d.opts.Notify != nil {
 			d.opts.Notify(s)
 		}
 		last = s
