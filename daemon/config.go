@@ -936,22 +936,40 @@ func (v *validator) staticSA(field string, r *rawSA, cs macsec.CipherSuite, rx b
 }
 
 // decodeHex accepts hex digits with an optional 0x prefix and optional
-// colons between octets.
-func decodeHex(s string) ([]byte, error) {
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
-	s = strings.ReplaceAll(s, ":", "")
-	b := make([]byte, len(s)/2)
-	if len(s)%2 != 0 {
+// colons between octets. It reads key files too, so it works on the bytes
+// read (which the caller zeroes) without making copies it cannot zero.
+func decodeHex[T string | []byte](s T) ([]byte, error) {
+	start := 0
+	if len(s) >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		start = 2
+	}
+	digits := 0
+	for i := start; i < len(s); i++ {
+		if s[i] != ':' {
+			digits++
+		}
+	}
+	if digits%2 != 0 {
 		return nil, errors.New("odd number of hex digits")
 	}
-	for i := 0; i < len(b); i++ {
-		hi, ok1 := unhex(s[2*i])
-		lo, ok2 := unhex(s[2*i+1])
-		if !ok1 || !ok2 {
-			clear(b)
-			return nil, fmt.Errorf("invalid hex digit at position %d", 2*i)
+	b := make([]byte, digits/2)
+	var hi byte
+	n := 0
+	for i := start; i < len(s); i++ {
+		if s[i] == ':' {
+			continue
 		}
-		b[i] = hi<<4 | lo
+		v, ok := unhex(s[i])
+		if !ok {
+			clear(b)
+			return nil, fmt.Errorf("invalid hex digit at position %d", n)
+		}
+		if n%2 == 0 {
+			hi = v
+		} else {
+			b[n/2] = hi<<4 | v
+		}
+		n++
 	}
 	return b, nil
 }

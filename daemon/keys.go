@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -73,7 +74,7 @@ func readPrivateKey(path string) ([]byte, error) {
 	if n > maxKeyFile {
 		return nil, fmt.Errorf("%s is longer than %d bytes; a key file holds one key in hex", path, maxKeyFile)
 	}
-	key, err := decodeHex(strings.TrimSpace(string(buf[:n])))
+	key, err := decodeHex(bytes.TrimSpace(buf[:n]))
 	if err != nil {
 		return nil, fmt.Errorf("%s does not hold a key in hex (%v)", path, err)
 	}

@@ -140,7 +140,11 @@ func FuzzDecodeHex(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := decodeHex(s)
-		clean := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X"), ":", "")
+		clean := s
+		if len(s) >= 2 && (s[:2] == "0x" || s[:2] == "0X") {
+			clean = s[2:]
+		}
+		clean = strings.ReplaceAll(clean, ":", "")
 		want, werr := hex.DecodeString(clean)
 		if (err == nil) != (werr == nil) {
 			t.Fatalf("%q: decodeHex err %v, encoding/hex err %v", s, err, werr)
