@@ -140,6 +140,12 @@ func (ps *PortStatus) fillSecY(st *macsec.Status) {
 		ps.Offload = st.Offload
 	}
 	ps.ControlledPort = st.ControlledPort
+	// The SecY's policy is what is in effect: with MKA the key server's
+	// cipher suite and offset, which may differ from this port's config.
+	if pol := st.Policy; pol.CipherSuite != 0 {
+		ps.CipherSuite, ps.Confidentiality = pol.CipherSuite.String(), pol.Confidentiality.String()
+		ps.Validate, ps.ReplayProtect, ps.ReplayWindow, ps.IncludeSCI = pol.Validate.String(), pol.ReplayProtect, pol.ReplayWindow, pol.IncludeSCI
+	}
 	ps.TxSAs = ps.TxSAs[:0]
 	for _, sa := range st.TxSC.SAs {
 		ps.TxSAs = append(ps.TxSAs, SAStatus{AN: uint8(sa.AN), KeyID: sa.KeyID.String(), NextPN: sa.NextPN, Active: sa.Active})
