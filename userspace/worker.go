@@ -18,6 +18,16 @@ import (
 // rxBatch is the number of frames one recvmmsg call may return.
 const rxBatch = 64
 
+// rxSpins is how many times a receive goroutine looks for frames before it
+// sleeps.
+var rxSpins = 8
+
+// txSpins is the same for transmit goroutines reading the TAP.
+var txSpins = 8
+
+// osYield gives the CPU to another runnable thread.
+func osYield() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+
 // rxOffset is where received frames start in their buffers: room for the
 // virtio-net header in front of a frame that reaches the TAP unchanged
 // (validated frames start a SecTAG length further in).
@@ -133,7 +143,17 @@ func (b *Backend) txLoop(q *tap.Queue, conn *afpacket.Conn, st *workerStats) err
 	defer p.w.Close()
 	rbuf := make([]byte, offload.VnetHdrLen+offload.MaxFrame)
 	for {
-		n, err := q.Read(rbuf)
+		// As on receive: look again before sleeping.
+		n, err := 0, error(nil)
+		for spin := 0; spin < txSpins && n == 0 && err == nil; spin++ {
+			if spin > 0 {
+				osYield()
+			}
+			n, err = q.TryRead(rbuf)
+		}
+		if n == 0 && err == nil {
+			n, err = q.Read(rbuf)
+		}
 		if err != nil {
 			return err
 		}
@@ -247,7 +267,24 @@ func (b *Backend) rxLoop(i int, conn *afpacket.Conn, st *workerStats) {
 	}
 	var frames, trunc, dropped, eapol uint64
 	for {
-		n, err := conn.Recv(bufs, sizes)
+		// Look again a few times, yielding the CPU in between, before
+		// sleeping: during a burst the next frames are microseconds away,
+		// and a thread that is not asleep costs the sender no wake-up.
+		n, err := 0, error(nil)
+		for spin := 0; spin < rxSpins && n == 0 && err == nil; spin++ {
+			if spin > 0 {
+				osYield()
+			}
+			n, err = conn.TryRecv(bufs, sizes)
+		}
+		if n == 0 && err == nil {
+			// Idle: hand what was merged to the TAP, then sleep. While
+			// frames keep coming, super-frames grow across batches, and
+			// the host's TCP stack runs (and acknowledges) once per
+			// 64 KB rather than once per batch.
+			co.Flush()
+			n, err = conn.Recv(bufs, sizes)
+		}
 		if err != nil {
 			select {
 			case <-b.done:
@@ -291,7 +328,6 @@ func (b *Backend) rxLoop(i int, conn *afpacket.Conn, st *workerStats) {
 			start := cap(slots[j]) - cap(clear)
 			co.Add(slots[j][:start+len(clear)], start)
 		}
-		co.Flush()
 		w.Flush()
 		st.rxFrames.Add(frames)
 		st.rxTruncated.Add(trunc)
