@@ -94,7 +94,7 @@ pids+=($!)
 
 step "Waiting until both daemons report the link secured (macsecctl status exits 0)"
 secured() { ip netns exec "$1" "$MACSECCTL" -s "$DIR/$2.sock" status >/dev/null 2>&1; }
-start=$SECONDS
+start=$EPOCHREALTIME
 deadline=$((SECONDS + 30))
 until secured "$NSA" a && secured "$NSB" b; do
 	if ((SECONDS > deadline)); then
@@ -104,7 +104,7 @@ until secured "$NSA" a && secured "$NSB" b; do
 	fi
 	sleep 0.5
 done
-echo "both secured after $((SECONDS - start)) s"
+awk "BEGIN { printf \"both secured after %.1f s\\n\", $EPOCHREALTIME - $start }"
 
 step "Pinging 10.99.0.2 from 10.99.0.1 across the secured interfaces (macsec0)"
 ip -n "$NSA" addr add 10.99.0.1/24 dev macsec0
