@@ -93,11 +93,18 @@ func run(qemu string, args []string, name, dir string, timeout time.Duration) (i
 	cmd.Stderr = os.Stderr
 	// qemu must not outlive labrun, even when labrun is killed outright.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stdout, err := cmd.StdoutPipe()
+	// An os.Pipe, not StdoutPipe: Wait would close StdoutPipe's reader and
+	// could drop the last lines (the exit marker) written just before exit.
+	// This reader sees EOF only once qemu has exited and all was read.
+	stdout, w, err := os.Pipe()
 	if err != nil {
 		return 0, err
 	}
-	if err := cmd.Start(); err != nil {
+	defer stdout.Close()
+	cmd.Stdout = w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		return 0, fmt.Errorf("start qemu: %w", err)
 	}
 	exited := make(chan error, 1)
