@@ -585,3 +585,12 @@ func TestDaemonUnitCapabilities(t *testing.T) {
 		t.Errorf("macsecd runs with other capabilities than the unit's:\n%s", st)
 	}
 }
+
+// TestMain removes the binaries built for the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" && binDir != "/lab/bin" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
