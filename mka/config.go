@@ -10,7 +10,8 @@ import (
 	"github.com/macsecd/macsecd/mka/mkpdu"
 )
 
-// Timers of 802.1X-2020 Table 9-3.
+// Timers of 802.1X-2020 Table 9-3: the defaults of Config.HelloTime,
+// Config.BoundedHelloTime and Config.LifeTime.
 const (
 	// HelloTime is the MKA Hello Time: the interval between MKPDUs.
 	HelloTime = 2 * time.Second
@@ -21,6 +22,50 @@ const (
 	// is no longer live (or potential).
 	LifeTime = 6 * time.Second
 )
+
+// TimerError is an invalid MKA timer (see CheckTimers).
+type TimerError struct {
+	// Timer is the Config field: "HelloTime", "BoundedHelloTime" or
+	// "LifeTime".
+	Timer string
+	// Reason says why, naming the timers as 802.1X-2020 does.
+	Reason string
+}
+
+func (e *TimerError) Error() string { return "mka: config: " + e.Timer + ": " + e.Reason }
+
+// CheckTimers validates a Hello Time, Bounded Hello Time and Life Time
+// (after defaults: zero is not valid here). It returns a *TimerError or nil.
+//
+// The rules:
+//   - every timer is positive;
+//   - the Bounded Hello Time is at most the Hello Time (it speeds MKPDUs up
+//     while keys change, 802.1X-2020 9.4.2);
+//   - the Life Time is at least twice the Hello Time. 802.1X-2020 9.4.3
+//     removes a peer between the Life Time and the Life Time plus a Hello
+//     Time after its last MKPDU, and says that this ensures two or more
+//     MKPDUs were lost or delayed before a live peer is wrongly removed:
+//     the peer's next two MKPDUs, a Hello Time and two Hello Times later,
+//     are due no later than the Life Time only if Life Time >= 2 x Hello
+//     Time. The defaults (2 s, 6 s) keep three times; so does
+//     wpa_supplicant, whose timers are fixed at them.
+//
+// The rules hold for one member's own timers. Peers remove us on their Life
+// Time and our Hello Time, so every member of a CA should use the same
+// timers (wpa_supplicant 2.10: the defaults).
+func CheckTimers(hello, boundedHello, life time.Duration) error {
+	switch {
+	case hello <= 0:
+		return &TimerError{"HelloTime", fmt.Sprintf("Hello Time %v is not positive", hello)}
+	case boundedHello <= 0:
+		return &TimerError{"BoundedHelloTime", fmt.Sprintf("Bounded Hello Time %v is not positive", boundedHello)}
+	case boundedHello > hello:
+		return &TimerError{"BoundedHelloTime", fmt.Sprintf("Bounded Hello Time %v is longer than the Hello Time %v", boundedHello, hello)}
+	case life < 2*hello:
+		return &TimerError{"LifeTime", fmt.Sprintf("Life Time %v is less than twice the Hello Time %v: a live peer would expire after a single lost MKPDU (802.1X-2020 9.4.3 wants two or more)", life, hello)}
+	}
+	return nil
+}
 
 // PN exhaustion thresholds used when Config.PNExhaustion is zero: three
 // quarters of the PN space, as wpa_supplicant does for 32-bit PNs, so that
@@ -126,6 +171,17 @@ type Config struct {
 	// IncludeSCI sets alwaysIncludeSCI in the SecY policy.
 	IncludeSCI bool
 
+	// HelloTime, BoundedHelloTime and LifeTime are the MKA timers
+	// (802.1X-2020 Table 9-3): the MKPDU interval, the interval while a
+	// SAK is being distributed, installed or retired, and how long a peer
+	// stays live (or potential) after its last acceptable MKPDU. Zero
+	// selects the standard's value (HelloTime, LifeTime, and
+	// BoundedHelloTime or the Hello Time if that is shorter); CheckTimers
+	// gives the rules.
+	HelloTime        time.Duration
+	BoundedHelloTime time.Duration
+	LifeTime         time.Duration
+
 	// RekeyInterval, if non-zero, makes the key server distribute a
 	// fresh SAK this long after the previous one.
 	RekeyInterval time.Duration
@@ -185,6 +241,18 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.KeyLead == 0 {
 		c.KeyLead = DefaultKeyLead
+	}
+	if c.HelloTime == 0 {
+		c.HelloTime = HelloTime
+	}
+	if c.BoundedHelloTime == 0 {
+		c.BoundedHelloTime = min(BoundedHelloTime, c.HelloTime)
+	}
+	if c.LifeTime == 0 {
+		c.LifeTime = LifeTime
+	}
+	if err := CheckTimers(c.HelloTime, c.BoundedHelloTime, c.LifeTime); err != nil {
+		return c, err
 	}
 	if c.CipherSuite == 0 {
 		c.CipherSuite = macsec.GCMAES128

@@ -227,9 +227,9 @@ func (k *KaY) flush(now time.Time) {
 // being distributed, installed or retired by the principal participant.
 func (k *KaY) helloTime(p *participant) time.Duration {
 	if p.principal() && k.latestSA != nil {
-		return BoundedHelloTime
+		return k.cfg.BoundedHelloTime
 	}
-	return HelloTime
+	return k.cfg.HelloTime
 }
 
 // NextTick returns when Tick next has work to do; the zero time means now.
@@ -254,7 +254,7 @@ func (k *KaY) NextTick() time.Time {
 			upd(pr.expire)
 		}
 		if p.ksSelf && p.rekey != "" && !p.lastDist.IsZero() {
-			upd(laterThan(p.lastDist.Add(LifeTime), k.now))
+			upd(laterThan(p.lastDist.Add(k.cfg.LifeTime), k.now))
 		}
 	}
 	for _, key := range k.cfg.Keys {
@@ -483,7 +483,7 @@ func (k *KaY) keyServerStep(now time.Time, p *participant) {
 		return // switch-over in progress; rekey after retirement
 	}
 	membership := p.rekey == "peer-joined" || p.rekey == "peer-left"
-	if membership && len(p.potential) > 0 && !p.lastDist.IsZero() && now.Before(p.lastDist.Add(LifeTime)) {
+	if membership && len(p.potential) > 0 && !p.lastDist.IsZero() && now.Before(p.lastDist.Add(k.cfg.LifeTime)) {
 		return
 	}
 	reason := p.rekey

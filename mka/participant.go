@@ -121,7 +121,7 @@ func (p *participant) acceptableMN(now time.Time, mn uint32) bool {
 	}
 	for _, s := range p.sent {
 		if s.mn == mn {
-			return !now.After(s.at.Add(LifeTime))
+			return !now.After(s.at.Add(p.k.cfg.LifeTime))
 		}
 	}
 	return false
@@ -189,7 +189,7 @@ func (p *participant) receive(now time.Time, f *mkpdu.Frame) error {
 			// wpa_supplicant, ignore the new MI until the old one has
 			// had a chance to prove it is alive, but shorten its life.
 			old := p.live[i]
-			if lim := now.Add(HelloTime * 3 / 2); old.expire.After(lim) {
+			if lim := now.Add(k.cfg.HelloTime * 3 / 2); old.expire.After(lim) {
 				old.expire = lim
 			}
 			k.stats.DuplicateSCI++
@@ -214,13 +214,13 @@ func (p *participant) receive(now time.Time, f *mkpdu.Frame) error {
 	}
 
 	if p.listsUs(now, &f.PDU) {
-		pr.expire = now.Add(LifeTime)
+		pr.expire = now.Add(k.cfg.LifeTime)
 		if !pr.live {
 			p.makeLive(now, pr)
 			electionDue = true
 		}
 	} else if !pr.live {
-		pr.expire = now.Add(LifeTime)
+		pr.expire = now.Add(k.cfg.LifeTime)
 	}
 	if electionDue {
 		p.elect(now)
@@ -501,7 +501,7 @@ func (p *participant) sendMKPDU(now time.Time) {
 		return
 	}
 	p.sent = append(p.sent, sentMN{at: now, mn: p.mn})
-	for len(p.sent) > 0 && now.Sub(p.sent[0].at) > LifeTime {
+	for len(p.sent) > 0 && now.Sub(p.sent[0].at) > k.cfg.LifeTime {
 		p.sent = p.sent[1:]
 	}
 	if err := k.tr.Send(frame); err != nil {

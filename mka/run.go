@@ -17,9 +17,9 @@ type FrameConn interface {
 }
 
 // Run drives k in real time: frames read from conn go to HandleFrame, and
-// Tick runs at NextTick (at least every BoundedHelloTime). It returns when
-// ctx is done, after stopping k (SAs deleted, keys zeroed), or when
-// reading fails. conn should be the KaY's Transport too (see
+// Tick runs at NextTick (at least every Config.BoundedHelloTime). It
+// returns when ctx is done, after stopping k (SAs deleted, keys zeroed), or
+// when reading fails. conn should be the KaY's Transport too (see
 // ConnTransport). Closing conn is the caller's job; Run's reader goroutine
 // ends when ReadFrame fails.
 func (k *KaY) Run(ctx context.Context, conn FrameConn) error {
@@ -60,7 +60,7 @@ func (k *KaY) Run(ctx context.Context, conn FrameConn) error {
 		case <-timer.C:
 			k.Tick(time.Now())
 		}
-		d := BoundedHelloTime
+		d := k.cfg.BoundedHelloTime // set in New, never changed: no lock
 		if next := k.NextTick(); !next.IsZero() {
 			d = min(d, max(time.Until(next), time.Millisecond))
 		}
