@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 
 	"github.com/macsecd/macsecd/macsec"
 )
@@ -32,7 +31,12 @@ type Config struct {
 	// Policy is the initial SecY policy (MKA changes it with SetPolicy).
 	Policy macsec.Policy
 	// Queues is the number of TAP queues and of worker pairs (one
-	// transmit and one receive goroutine each); zero means one per CPU.
+	// transmit and one receive goroutine each, each on its own thread);
+	// zero means 1. One pair already runs transmit and receive on two
+	// cores. More pairs spread flows over more cores, but the transmit
+	// workers then interleave their PNs on the wire: a receiver with
+	// replay protection needs a replay window of about 128 × Queues, or
+	// it drops the frames that arrive behind a higher PN (InPktsLate).
 	Queues int
 	// EAPOLEtherTypes are the EtherTypes delivered to the FrameConn
 	// (Backend.EAPOL) instead of the Controlled Port; empty means 0x888E only.
@@ -67,7 +71,7 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.Port = 1
 	}
 	if cfg.Queues <= 0 {
-		cfg.Queues = runtime.NumCPU()
+		cfg.Queues = 1
 	}
 	if cfg.Queues > 16 {
 		cfg.Queues = 16

@@ -27,6 +27,7 @@ type pair struct {
 	policy     macsec.Policy
 	tapA, tapB string
 	parentMTU  int
+	queues     int // worker pairs; 0: the default
 }
 
 var (
@@ -59,10 +60,16 @@ func testKey(cs macsec.CipherSuite, side byte) []byte {
 // for nothing: SAs are static, so traffic flows at once.
 func newPair(t *testing.T, cs macsec.CipherSuite, pol macsec.Policy) *pair {
 	t.Helper()
+	return newPairQueues(t, cs, pol, 0)
+}
+
+// newPairQueues is newPair with the given number of worker pairs.
+func newPairQueues(t *testing.T, cs macsec.CipherSuite, pol macsec.Policy, queues int) *pair {
+	t.Helper()
 	lab := testenv.New(t)
 	p := &pair{lab: lab, a: lab.Host("a"), b: lab.Host("b"), macA: macA, macB: macB,
 		ipA: "10.77.0.1", ipB: "10.77.0.2", suite: cs, policy: pol, parentMTU: 1500,
-		tapA: "msec0", tapB: "msec0"}
+		tapA: "msec0", tapB: "msec0", queues: queues}
 	lab.VethMAC(p.a, "eth0", macA, p.b, "eth0", macB)
 	p.keyA, p.keyB = testKey(cs, 0xa0), testKey(cs, 0xb0)
 	p.sciA, p.sciB = macsec.MakeSCI(macA, 1), macsec.MakeSCI(macB, 1)
@@ -78,7 +85,7 @@ func (p *pair) start(t *testing.T, h *testenv.Host, tapName, ip string, tx, rx [
 	var be *userspace.Backend
 	err := h.Do(func() error {
 		var err error
-		be, err = userspace.New(userspace.Config{Name: tapName, Parent: "eth0", Policy: p.policy})
+		be, err = userspace.New(userspace.Config{Name: tapName, Parent: "eth0", Policy: p.policy, Queues: p.queues})
 		if err != nil {
 			return err
 		}

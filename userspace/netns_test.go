@@ -159,6 +159,22 @@ func transferTCP(t *testing.T, from, to *testenv.Host, toIP string, size int, ma
 	}
 }
 
+// TestMultiQueue runs the TCP transfer with two worker pairs (multi-queue
+// TAP, PACKET_FANOUT) and the replay window that interleaved PNs need.
+func TestMultiQueue(t *testing.T) {
+	cs := macsec.GCMAES256
+	pol := strictPolicy(cs)
+	pol.ReplayWindow = 512
+	p := newPairQueues(t, cs, pol, 2)
+	ping(t, p.a, p.ipB)
+	transferTCP(t, p.a, p.b, p.ipB, 8<<20, []byte("MULTIQUEUE"), 3)
+	transferTCP(t, p.b, p.a, p.ipA, 8<<20, []byte("MULTIQUEUE"), 4)
+	st, _ := p.bb.Status()
+	if st.Stats.InPktsNoTag != 0 {
+		t.Errorf("InPktsNoTag %d", st.Stats.InPktsNoTag)
+	}
+}
+
 // TestInjectedClearFrame puts a clear UDP datagram on the wire, addressed
 // to host b's TAP address: under must-secure (validateFrames Strict) it
 // never reaches b and is counted as InPktsNoTag; under should-secure
