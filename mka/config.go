@@ -203,6 +203,21 @@ type Config struct {
 	AlwaysICVIndicator bool
 }
 
+// timersWithDefaults replaces zero timers by their defaults (the Bounded
+// Hello Time no longer than the Hello Time) and checks the result.
+func timersWithDefaults(hello, boundedHello, life time.Duration) (time.Duration, time.Duration, time.Duration, error) {
+	if hello == 0 {
+		hello = HelloTime
+	}
+	if boundedHello == 0 {
+		boundedHello = min(BoundedHelloTime, hello)
+	}
+	if life == 0 {
+		life = LifeTime
+	}
+	return hello, boundedHello, life, CheckTimers(hello, boundedHello, life)
+}
+
 // withDefaults returns a copy of c with defaults filled in, or an error
 // naming the first invalid field.
 func (c Config) withDefaults() (Config, error) {
@@ -242,16 +257,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.KeyLead == 0 {
 		c.KeyLead = DefaultKeyLead
 	}
-	if c.HelloTime == 0 {
-		c.HelloTime = HelloTime
-	}
-	if c.BoundedHelloTime == 0 {
-		c.BoundedHelloTime = min(BoundedHelloTime, c.HelloTime)
-	}
-	if c.LifeTime == 0 {
-		c.LifeTime = LifeTime
-	}
-	if err := CheckTimers(c.HelloTime, c.BoundedHelloTime, c.LifeTime); err != nil {
+	var err error
+	if c.HelloTime, c.BoundedHelloTime, c.LifeTime, err = timersWithDefaults(c.HelloTime, c.BoundedHelloTime, c.LifeTime); err != nil {
 		return c, err
 	}
 	if c.CipherSuite == 0 {

@@ -305,6 +305,50 @@ func (k *KaY) Rekey(now time.Time, reason string) error {
 	return nil
 }
 
+// SetTimers changes the Hello, Bounded Hello and Life Times of a running
+// KaY, with the defaults and rules of Config (an invalid set changes
+// nothing and returns a *TimerError). Nothing else is disturbed: peers stay
+// live and SAs stay installed. A shorter hello takes effect at once (the
+// next MKPDU is due no later than one new interval from now), a longer one
+// after the MKPDU already scheduled. Each peer's expiry moves by the change
+// of the Life Time, so that it is the new Life Time after the MKPDU that
+// last refreshed it; a peer that is thereby overdue is removed by the next
+// Tick, as it would have been had the Life Time always been the new one.
+func (k *KaY) SetTimers(now time.Time, hello, boundedHello, life time.Duration) error {
+	hello, boundedHello, life, err := timersWithDefaults(hello, boundedHello, life)
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stopped {
+		return ErrStopped
+	}
+	k.now = now
+	delta := life - k.cfg.LifeTime
+	k.cfg.HelloTime, k.cfg.BoundedHelloTime, k.cfg.LifeTime = hello, boundedHello, life
+	for _, p := range k.parts {
+		for _, pr := range p.live {
+			pr.expire = pr.expire.Add(delta)
+		}
+		for _, pr := range p.potential {
+			pr.expire = pr.expire.Add(delta)
+		}
+		if next := now.Add(k.helloTime(p)); next.Before(p.nextHello) {
+			p.nextHello = next
+		}
+	}
+	k.log.Info("MKA timers changed", "hello_time", hello, "bounded_hello_time", boundedHello, "life_time", life)
+	return nil
+}
+
+// boundedHello is the longest Run sleeps between Ticks.
+func (k *KaY) boundedHello() time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.cfg.BoundedHelloTime
+}
+
 // Stop tears the SAs down, zeroes every key and stops the participants.
 // Under must-secure the controlled port is disabled first. The SecY itself
 // is left to the caller.

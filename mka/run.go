@@ -60,7 +60,7 @@ func (k *KaY) Run(ctx context.Context, conn FrameConn) error {
 		case <-timer.C:
 			k.Tick(time.Now())
 		}
-		d := k.cfg.BoundedHelloTime // set in New, never changed: no lock
+		d := k.boundedHello()
 		if next := k.NextTick(); !next.IsZero() {
 			d = min(d, max(time.Until(next), time.Millisecond))
 		}

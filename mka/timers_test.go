@@ -227,3 +227,89 @@ func TestConfiguredLifeTime(t *testing.T) {
 		checkCalls(t, a)
 	}
 }
+
+// SetTimers retunes a secured KaY without disturbing it: no SecY call, no
+// new SAK, the same peers; the new Hello Time and Life Time apply from then
+// on. An invalid set changes nothing.
+func TestSetTimersLive(t *testing.T) {
+	n := newSimNet(t, 24)
+	sends := sendLog(n)
+	a, b := n.add("a", baseConfig(0)), n.add("b", baseConfig(1))
+	if !n.runUntil(t0.Add(10*time.Second), n.secured) {
+		t.Fatal("not secured")
+	}
+	n.run(10 * time.Second)
+	key, _ := a.txKey()
+	before := map[*simNode]int{a: len(ops(a.rec.Calls())), b: len(ops(b.rec.Calls()))}
+	var te *TimerError
+	if err := a.k.SetTimers(n.now, time.Second, 0, 1500*time.Millisecond); !errors.As(err, &te) || te.Timer != "LifeTime" {
+		t.Fatalf("SetTimers with a Life Time under twice the Hello Time: %v, want a LifeTime *TimerError", err)
+	}
+	from := n.now
+	n.run(10 * time.Second)
+	for i, d := range gaps(sends[a], from) {
+		if d != HelloTime {
+			t.Fatalf("after a rejected SetTimers, interval %d is %v, want the unchanged %v", i, d, HelloTime)
+		}
+	}
+	for _, nd := range []*simNode{a, b} {
+		if err := nd.k.SetTimers(n.now, fastHello, fastBounded, fastLife); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from = n.now
+	n.run(10 * time.Second)
+	for _, nd := range []*simNode{a, b} {
+		if first := gaps(append([]time.Time{from}, sends[nd]...), from)[0]; first > fastHello {
+			t.Errorf("%s: first MKPDU %v after SetTimers, want within the new Hello Time %v", nd.name, first, fastHello)
+		}
+		g := gaps(sends[nd], from)
+		if len(g) < 8 {
+			t.Errorf("%s: %d MKPDU intervals in 10 s after SetTimers, want about 10", nd.name, len(g))
+		}
+		for i, d := range g {
+			if d > fastHello || (i > 0 && d != fastHello) {
+				t.Errorf("%s: interval %d after SetTimers is %v, want %v", nd.name, i, d, fastHello)
+			}
+		}
+		if got := len(ops(nd.rec.Calls())); got != before[nd] {
+			t.Errorf("%s: SetTimers caused SecY calls: %v", nd.name, ops(nd.rec.Calls())[before[nd]:])
+		}
+		if id, _ := nd.txKey(); id != key || !n.secured() {
+			t.Errorf("%s: key %s after SetTimers, want %s and secured", nd.name, id, key)
+		}
+		checkCalls(t, nd)
+	}
+	b.down()
+	last := sends[b][len(sends[b])-1]
+	if !n.runUntil(n.now.Add(10*time.Second), func() bool { return len(a.k.Status().Participants[0].Peers) == 0 }) {
+		t.Fatal("b still a peer 10 s after it fell silent")
+	}
+	if d := n.now.Sub(last); d < fastLife || d > fastLife+fastHello {
+		t.Errorf("b removed %v after its last MKPDU, want the new Life Time: %v to %v", d, fastLife, fastLife+fastHello)
+	}
+}
+
+// A Life Time shortened by SetTimers applies to a peer heard before the
+// change: it expires the new Life Time after its last MKPDU.
+func TestSetTimersShortensPeerLife(t *testing.T) {
+	n := newSimNet(t, 25)
+	sends := sendLog(n)
+	a, b := n.add("a", baseConfig(0)), n.add("b", baseConfig(1))
+	if !n.runUntil(t0.Add(10*time.Second), n.secured) {
+		t.Fatal("not secured")
+	}
+	n.run(10 * time.Second)
+	b.down()
+	last := sends[b][len(sends[b])-1]
+	n.run(100 * time.Millisecond) // b's last MKPDU arrives under the old Life Time
+	if err := a.k.SetTimers(n.now, fastHello, fastBounded, fastLife); err != nil {
+		t.Fatal(err)
+	}
+	if !n.runUntil(n.now.Add(10*time.Second), func() bool { return len(a.k.Status().Participants[0].Peers) == 0 }) {
+		t.Fatal("b still a peer 10 s after it fell silent")
+	}
+	if d := n.now.Sub(last); d < fastLife || d > fastLife+fastHello {
+		t.Errorf("b removed %v after its last MKPDU, want the new Life Time: %v to %v", d, fastLife, fastLife+fastHello)
+	}
+}
