@@ -147,7 +147,9 @@ func (p *PortConfig) equalExcept(q *PortConfig, ignoreTunables bool) bool {
 
 // MKAConfig is the key agreement part of a port.
 type MKAConfig struct {
-	Priority         uint8
+	Priority uint8
+	// HelloTime, BoundedHelloTime and LifeTime are the MKA timers, passed
+	// to mka.Config and checked by mka.CheckTimers (defaults filled in).
 	HelloTime        time.Duration
 	BoundedHelloTime time.Duration
 	LifeTime         time.Duration
@@ -168,18 +170,27 @@ type MKAConfig struct {
 // Tunables are the MKA settings that apply to a running participant
 // without restarting it: a change to only these keeps the port secured.
 type Tunables struct {
-	RekeyInterval time.Duration
-	PNExhaustion  uint64
+	RekeyInterval    time.Duration
+	PNExhaustion     uint64
+	HelloTime        time.Duration
+	BoundedHelloTime time.Duration
+	LifeTime         time.Duration
 }
 
 // Tunables returns the live-changeable settings.
 func (m *MKAConfig) Tunables() Tunables {
-	return Tunables{RekeyInterval: m.RekeyInterval, PNExhaustion: m.PNExhaustion}
+	return Tunables{RekeyInterval: m.RekeyInterval, PNExhaustion: m.PNExhaustion,
+		HelloTime: m.HelloTime, BoundedHelloTime: m.BoundedHelloTime, LifeTime: m.LifeTime}
+}
+
+// setTunables makes m's live-changeable settings t.
+func (m *MKAConfig) setTunables(t Tunables) {
+	m.RekeyInterval, m.PNExhaustion = t.RekeyInterval, t.PNExhaustion
+	m.HelloTime, m.BoundedHelloTime, m.LifeTime = t.HelloTime, t.BoundedHelloTime, t.LifeTime
 }
 
 func (m *MKAConfig) equal(o *MKAConfig, ignoreTunables bool) bool {
-	if m.Priority != o.Priority || m.HelloTime != o.HelloTime || m.BoundedHelloTime != o.BoundedHelloTime ||
-		m.LifeTime != o.LifeTime || !bytes.Equal(m.EAPOLDest, o.EAPOLDest) ||
+	if m.Priority != o.Priority || !bytes.Equal(m.EAPOLDest, o.EAPOLDest) ||
 		m.EAPOLEtherType != o.EAPOLEtherType || m.Version != o.Version || m.AlwaysICVIndex != o.AlwaysICVIndex ||
 		len(m.Keys) != len(o.Keys) {
 		return false
@@ -689,39 +700,36 @@ func (v *validator) mkaConfig(rm *rawMKA, cs macsec.CipherSuite) *MKAConfig {
 			m.Priority = uint8(*rm.Priority)
 		}
 	}
+	timersOK := true
 	dur := func(field string, p *time.Duration, dst *time.Duration, allowZero bool) {
 		if p == nil {
 			return
 		}
 		if *p < 0 || (*p == 0 && !allowZero) {
 			v.errorf(field, "%v must be positive", *p)
+			timersOK = false
+			return
+		}
+		if *p > 0 && *p < time.Millisecond {
+			// TOML reads a bare integer as nanoseconds.
+			v.errorf(field, "%v is under a millisecond: give a unit, e.g. \"2s\" (a bare number counts nanoseconds)", *p)
+			timersOK = false
 			return
 		}
 		*dst = *p
 	}
 	dur("mka.hello_time", rm.HelloTime, &m.HelloTime, false)
-	dur("mka.bounded_hello_time", rm.BoundedHelloTime, &m.BoundedHelloTime, false)
 	dur("mka.life_time", rm.LifeTime, &m.LifeTime, false)
+	// Like mka.Config: an unset bounded hello is the standard's 500 ms, or
+	// the hello time if that is shorter.
+	m.BoundedHelloTime = min(defaultBoundedHelloTime, m.HelloTime)
+	dur("mka.bounded_hello_time", rm.BoundedHelloTime, &m.BoundedHelloTime, false)
 	dur("mka.rekey_interval", rm.RekeyInterval, &m.RekeyInterval, true)
-	// The participant runs the timers of 802.1X-2020 Table 9-3; the fields
-	// exist so that a config states them, and are checked against them.
-	for _, t := range []struct {
-		field     string
-		got, want time.Duration
-	}{
-		{"mka.hello_time", m.HelloTime, mka.HelloTime},
-		{"mka.bounded_hello_time", m.BoundedHelloTime, mka.BoundedHelloTime},
-		{"mka.life_time", m.LifeTime, mka.LifeTime},
-	} {
-		if t.got != t.want {
-			v.errorf(t.field, "%v: this release runs the 802.1X-2020 timer of %v only", t.got, t.want)
-		}
-	}
-	if m.BoundedHelloTime > m.HelloTime {
-		v.errorf("mka.bounded_hello_time", "%v is longer than hello_time %v", m.BoundedHelloTime, m.HelloTime)
-	}
-	if m.LifeTime <= m.HelloTime {
-		v.errorf("mka.life_time", "%v must be longer than hello_time %v, or peers expire between hellos", m.LifeTime, m.HelloTime)
+	// The participant's own rules, reported against this file's fields.
+	var te *mka.TimerError
+	if err := mka.CheckTimers(m.HelloTime, m.BoundedHelloTime, m.LifeTime); timersOK && errors.As(err, &te) {
+		field := map[string]string{"HelloTime": "mka.hello_time", "BoundedHelloTime": "mka.bounded_hello_time", "LifeTime": "mka.life_time"}[te.Timer]
+		v.errorf(field, "%s", te.Reason)
 	}
 	if m.RekeyInterval != 0 && m.RekeyInterval < m.LifeTime {
 		v.errorf("mka.rekey_interval", "%v is shorter than life_time %v; a SAK must outlive the MKPDUs that distribute it", m.RekeyInterval, m.LifeTime)

@@ -137,9 +137,9 @@ include_sci = false
 sci_port = 7
 [port.p.mka]
 priority = 255
-hello_time = "2s"
-bounded_hello_time = "500ms"
-life_time = "6s"
+hello_time = "1s"
+bounded_hello_time = "250ms"
+life_time = "3s"
 rekey_interval = "10s"
 pn_exhaustion_threshold = 1000
 eapol_destination = "02:00:00:00:00:01"
@@ -166,8 +166,8 @@ initial_pn = 900
 		t.Errorf("port: %+v", p)
 	}
 	m := p.MKA
-	if m.Priority != 255 || m.HelloTime != 2*time.Second || m.BoundedHelloTime != 500*time.Millisecond ||
-		m.LifeTime != 6*time.Second || m.RekeyInterval != 10*time.Second || m.PNExhaustion != 1000 ||
+	if m.Priority != 255 || m.HelloTime != time.Second || m.BoundedHelloTime != 250*time.Millisecond ||
+		m.LifeTime != 3*time.Second || m.RekeyInterval != 10*time.Second || m.PNExhaustion != 1000 ||
 		!bytes.Equal(m.EAPOLDest, net.HardwareAddr{2, 0, 0, 0, 0, 1}) || m.EAPOLEtherType != 0x876F ||
 		m.Version != 2 || !m.AlwaysICVIndex {
 		t.Errorf("mka: %+v", m)
@@ -203,7 +203,13 @@ func TestConfigErrors(t *testing.T) {
 		{"cak mode", strings.Replace(minimal, `/k/cak`, `/k/bad`, 1), `port "p1": mka.key[0].cak_file: /k/bad has mode 0644`},
 		{"cak file missing", strings.Replace(minimal, `/k/cak`, `/k/nope`, 1), `mka.key[0].cak_file: /k/nope: no such file`},
 		{"priority", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\npriority = 256\n[[port.p1.mka.key]]", 1), `mka.priority: 256 is outside 0..255`},
-		{"life", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\nlife_time = \"1s\"\n[[port.p1.mka.key]]", 1), `mka.life_time: 1s: this release runs the 802.1X-2020 timer of 6s only`},
+		{"life", mkaFields("life_time = \"3s\""), `t.toml: port "p1": mka.life_time: Life Time 3s is less than twice the Hello Time 2s`},
+		{"life vs slow hello", mkaFields("hello_time = \"4s\""), `port "p1": mka.life_time: Life Time 6s is less than twice the Hello Time 4s`},
+		{"hello zero", mkaFields("hello_time = \"0s\""), `port "p1": mka.hello_time: 0s must be positive`},
+		{"hello negative", mkaFields("hello_time = \"-1s\""), `port "p1": mka.hello_time: -1s must be positive`},
+		{"bounded zero", mkaFields("bounded_hello_time = \"0s\""), `port "p1": mka.bounded_hello_time: 0s must be positive`},
+		{"bounded above hello", mkaFields("hello_time = \"1s\"\nbounded_hello_time = \"1.5s\""), `port "p1": mka.bounded_hello_time: Bounded Hello Time 1.5s is longer than the Hello Time 1s`},
+		{"life without unit", mkaFields("life_time = 6"), `port "p1": mka.life_time: 6ns is under a millisecond: give a unit, e.g. "2s"`},
 		{"rekey", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\nrekey_interval = \"1s\"\n[[port.p1.mka.key]]", 1), `mka.rekey_interval: 1s is shorter than life_time`},
 		{"ethertype", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\neapol_ethertype = 0x0800\n[[port.p1.mka.key]]", 1), `mka.eapol_ethertype: 0x800 is not 0x888E (EAPOL) or 0x876F`},
 		{"dest", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\neapol_destination = \"nearest\"\n[[port.p1.mka.key]]", 1), `mka.eapol_destination: "nearest" is not pae, bridge, lldp, broadcast or a MAC address`},
@@ -276,6 +282,43 @@ sak_file = "/k"
 	}
 }
 
+// mkaFields is the minimal config with lines added to [port.p1.mka].
+func mkaFields(lines string) string {
+	return strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\n"+lines+"\n[[port.p1.mka.key]]", 1)
+}
+
+// The MKA timers accept any values the participant accepts (802.1X-2020
+// defaults when absent), and reach mka.Config unchanged.
+func TestConfigTimers(t *testing.T) {
+	ks := fakeKeys{"/k/cak": key(16, 1)}
+	for _, tc := range []struct {
+		name  string
+		lines string
+		want  [3]time.Duration
+	}{
+		{"defaults", "", [3]time.Duration{2 * time.Second, 500 * time.Millisecond, 6 * time.Second}},
+		{"point-to-point", "hello_time = \"1s\"\nbounded_hello_time = \"250ms\"\nlife_time = \"3s\"", [3]time.Duration{time.Second, 250 * time.Millisecond, 3 * time.Second}},
+		{"WAN", "hello_time = \"10s\"\nlife_time = \"30s\"\nrekey_interval = \"1h\"", [3]time.Duration{10 * time.Second, 500 * time.Millisecond, 30 * time.Second}},
+		{"bounded follows a short hello", "hello_time = \"300ms\"", [3]time.Duration{300 * time.Millisecond, 300 * time.Millisecond, 6 * time.Second}},
+		{"life twice hello", "hello_time = \"3s\"", [3]time.Duration{3 * time.Second, 500 * time.Millisecond, 6 * time.Second}},
+	} {
+		cfg, err := ParseConfig("t.toml", []byte(mkaFields(tc.lines)), ks)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		p := cfg.Port("p1")
+		m := p.MKA
+		if got := [3]time.Duration{m.HelloTime, m.BoundedHelloTime, m.LifeTime}; got != tc.want {
+			t.Errorf("%s: timers %v, want %v", tc.name, got, tc.want)
+		}
+		mc := mkaConfig(p, macsec.SCI{2, 0, 0, 0, 0, 1, 0, 1}, net.HardwareAddr{2, 0, 0, 0, 0, 1})
+		if got := [3]time.Duration{mc.HelloTime, mc.BoundedHelloTime, mc.LifeTime}; got != tc.want {
+			t.Errorf("%s: mka.Config timers %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestPortConfigEqual(t *testing.T) {
 	ks := fakeKeys{"/k/cak": key(16, 1)}
 	a, _ := ParseConfig("t.toml", []byte(minimal), ks)
@@ -293,6 +336,15 @@ func TestPortConfigEqual(t *testing.T) {
 	}
 	if a.Ports[0].Equal(d.Ports[0]) || !a.Ports[0].EqualExceptTunables(d.Ports[0]) {
 		t.Error("a rekey interval change must be a tunable change")
+	}
+	for _, f := range []string{"hello_time = \"1s\"", "bounded_hello_time = \"100ms\"", "life_time = \"10s\""} {
+		e, err := ParseConfig("t.toml", []byte(mkaFields(f)), ks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Ports[0].Equal(e.Ports[0]) || !a.Ports[0].EqualExceptTunables(e.Ports[0]) {
+			t.Errorf("%s must be a tunable change", f)
+		}
 	}
 }
 

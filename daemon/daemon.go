@@ -166,8 +166,9 @@ func (d *Daemon) Reload(next *Config) ReloadResult {
 			r.Unchanged = append(r.Unchanged, np.Name)
 			merged.Ports = append(merged.Ports, op)
 		case op.EqualExceptTunables(np) && p.setTunables(np.MKA.Tunables()) == nil:
-			p.log.Info("port retuned without restart", "rekey_interval", np.MKA.RekeyInterval, "pn_exhaustion_threshold", np.MKA.PNExhaustion)
-			op.MKA.RekeyInterval, op.MKA.PNExhaustion = np.MKA.RekeyInterval, np.MKA.PNExhaustion
+			p.log.Info("port retuned without restart", "rekey_interval", np.MKA.RekeyInterval, "pn_exhaustion_threshold", np.MKA.PNExhaustion,
+				"hello_time", np.MKA.HelloTime, "bounded_hello_time", np.MKA.BoundedHelloTime, "life_time", np.MKA.LifeTime)
+			op.MKA.setTunables(np.MKA.Tunables())
 			np.Zero()
 			r.Retuned = append(r.Retuned, np.Name)
 			merged.Ports = append(merged.Ports, op)

@@ -19,6 +19,7 @@ import (
 	"github.com/macsecd/macsecd/hwoffload"
 	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/macsec/secytest"
+	"github.com/macsecd/macsecd/mka"
 )
 
 // fakeOpener hands out secytest Recorders and remembers every open, so that
@@ -353,6 +354,89 @@ func TestDaemonReloadTouchesOnlyChangedPorts(t *testing.T) {
 	}
 	h.assertNoKeys(t)
 }
+
+// A reload that changes only MKA timers retunes the port in place: the
+// participant gets them through SetTunables, nothing is reopened and the
+// port's SecY is not touched.
+func TestDaemonReloadRetunesTimers(t *testing.T) {
+	withTimers := func(lines string) string {
+		return strings.Replace(fmt.Sprintf(twoPorts, "1m"), "rekey_interval = \"1m\"", "rekey_interval = \"1m\"\n"+lines, 1)
+	}
+	h := startHarness(t, testConfig(t, withTimers(""), keys()))
+	defer h.d.Shutdown()
+	h.waitSecured(t, "a", "b")
+	recB := h.opener.recorders("msb")[0]
+	changesB := changes(recB)
+
+	r := h.d.Reload(testConfig(t, withTimers("hello_time = \"1s\"\nbounded_hello_time = \"250ms\"\nlife_time = \"3s\""), keys()))
+	if fmt.Sprint(r.Retuned, r.Unchanged, r.Restarted, r.Added, r.Removed) != "[b] [a] [] [] []" {
+		t.Errorf("reload result %+v", r)
+	}
+	h.mu.Lock()
+	tun := h.mkas["b"].tun
+	h.mu.Unlock()
+	want := Tunables{RekeyInterval: time.Minute, PNExhaustion: defaultPNExhaustion32, HelloTime: time.Second, BoundedHelloTime: 250 * time.Millisecond, LifeTime: 3 * time.Second}
+	if len(tun) != 1 || tun[0] != want {
+		t.Errorf("tunables handed to MKA: %+v, want [%+v]", tun, want)
+	}
+	if n := len(h.opener.recorders("msb")); n != 1 {
+		t.Errorf("port b reopened %d times on a timer change", n-1)
+	}
+	if got := changes(recB); got != changesB {
+		t.Errorf("port b's SecY changed by a timer reload:\nbefore %s\nafter  %s", changesB, got)
+	}
+	if m := h.d.Config().Port("b").MKA; m.Tunables() != want {
+		t.Errorf("running config %+v, want %+v", m.Tunables(), want)
+	}
+	if !strings.Contains(h.log.String(), "hello_time=1s bounded_hello_time=250ms life_time=3s") {
+		t.Errorf("retune not logged with the timers:\n%s", h.log.String())
+	}
+
+	// A timer change together with another change rebuilds the port.
+	r = h.d.Reload(testConfig(t, withTimers("hello_time = \"1s\"\nlife_time = \"4s\"\npriority = 3"), keys()))
+	if fmt.Sprint(r.Restarted, r.Unchanged) != "[b] [a]" {
+		t.Errorf("reload result %+v", r)
+	}
+	h.waitSecured(t, "a", "b")
+	if n := len(h.opener.recorders("msb")); n != 2 {
+		t.Errorf("port b opened %d times, want 2", n)
+	}
+}
+
+// The real MKA agreement hands timer changes to its KaY, which refuses
+// what mka.CheckTimers refuses; a refusal makes the reload rebuild.
+func TestMKAAgreementSetTimers(t *testing.T) {
+	cfg := testConfig(t, fmt.Sprintf(twoPorts, "1m"), keys())
+	p := cfg.Port("b")
+	rec := secytest.New(macsec.SCI{2, 0, 0, 0, 0, 9, 0, 1})
+	ka, err := newMKAAgreement(p, &Attachment{SecY: rec, EAPOL: idleConn{}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tun := p.MKA.Tunables()
+	tun.HelloTime, tun.BoundedHelloTime, tun.LifeTime = time.Second, 250*time.Millisecond, 3*time.Second
+	if err := ka.SetTunables(tun); err != nil {
+		t.Errorf("valid timers refused: %v", err)
+	}
+	tun.LifeTime = 1500 * time.Millisecond
+	var te *mka.TimerError
+	if err := ka.SetTunables(tun); !errors.As(err, &te) || te.Timer != "LifeTime" {
+		t.Errorf("Life Time under twice the Hello Time: %v, want a LifeTime *mka.TimerError", err)
+	}
+	tun = p.MKA.Tunables()
+	tun.PNExhaustion--
+	if err := ka.SetTunables(tun); err == nil {
+		t.Error("a PN exhaustion change was accepted live")
+	}
+}
+
+// idleConn is an EAPOL connection on which nothing arrives.
+type idleConn struct{}
+
+func (idleConn) ReadFrame([]byte) (int, error)  { select {} }
+func (idleConn) WriteFrame([]byte) error        { return nil }
+func (idleConn) HardwareAddr() net.HardwareAddr { return net.HardwareAddr{2, 0, 0, 0, 0, 9} }
+func (idleConn) Close() error                   { return nil }
 
 func TestDaemonExitCodesAndRekey(t *testing.T) {
 	cfg := testConfig(t, fmt.Sprintf(twoPorts, "1m"), keys())

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 // reload can change it without restarting the participant: the port stays
 // secured and no frame is lost. When this port is key server and the SA in
 // use is older than the interval, it asks the KaY for a new SAK, exactly
-// as `macsecctl rekey` does.
+// as `macsecctl rekey` does. The MKA timers are in mka.Config and a reload
+// changes them with KaY.SetTimers, also without a restart.
 type mkaAgreement struct {
 	k    *mka.KaY
 	conn FrameConn
@@ -40,10 +42,29 @@ func newMKAAgreement(p *PortConfig, att *Attachment, log *slog.Logger) (Agreemen
 	if err != nil {
 		return nil, fmt.Errorf("mka: read SCI of the SecY: %w", err)
 	}
+	cfg := mkaConfig(p, st.SCI, att.EAPOL.HardwareAddr())
+	secy := att.SecY
+	if p.TestInitialPN != 0 {
+		secy = &initialPNSecY{SecY: secy, pn: p.TestInitialPN}
+	}
+	// mka.New copies the keys, and zeroes its copies when stopped.
+	k, err := mka.New(cfg, secy, mka.ConnTransport(att.EAPOL), rand.Reader, log)
+	if err != nil {
+		return nil, err
+	}
+	return &mkaAgreement{k: k, conn: att.EAPOL, cfg: p, log: log, rekeyInterval: p.MKA.RekeyInterval}, nil
+}
+
+// mkaConfig is the participant's configuration for port p with the SecY's
+// SCI, sending from src. Its keys are p's (mka.New copies them).
+func mkaConfig(p *PortConfig, sci macsec.SCI, src net.HardwareAddr) mka.Config {
 	m := p.MKA
 	cfg := mka.Config{
-		SCI:                st.SCI,
+		SCI:                sci,
 		Priority:           m.Priority,
+		HelloTime:          m.HelloTime,
+		BoundedHelloTime:   m.BoundedHelloTime,
+		LifeTime:           m.LifeTime,
 		Policy:             mka.ShouldSecure,
 		CipherSuite:        p.Policy.CipherSuite,
 		Confidentiality:    p.Policy.Confidentiality,
@@ -54,7 +75,7 @@ func newMKAAgreement(p *PortConfig, att *Attachment, log *slog.Logger) (Agreemen
 		MKAVersion:         m.Version,
 		Destination:        m.EAPOLDest,
 		EtherType:          m.EAPOLEtherType,
-		Source:             att.EAPOL.HardwareAddr(),
+		Source:             src,
 		AlwaysICVIndicator: m.AlwaysICVIndex,
 	}
 	if p.MustSecure {
@@ -69,16 +90,7 @@ func newMKAAgreement(p *PortConfig, att *Attachment, log *slog.Logger) (Agreemen
 			cfg.Keys = append(cfg.Keys, k)
 		}
 	}
-	secy := att.SecY
-	if p.TestInitialPN != 0 {
-		secy = &initialPNSecY{SecY: secy, pn: p.TestInitialPN}
-	}
-	// mka.New copies the keys, and zeroes its copies when stopped.
-	k, err := mka.New(cfg, secy, mka.ConnTransport(att.EAPOL), rand.Reader, log)
-	if err != nil {
-		return nil, err
-	}
-	return &mkaAgreement{k: k, conn: att.EAPOL, cfg: p, log: log, rekeyInterval: m.RekeyInterval}, nil
+	return cfg
 }
 
 func (a *mkaAgreement) Run(ctx context.Context) error {
@@ -129,6 +141,13 @@ func (a *mkaAgreement) Rekey(reason string) error {
 func (a *mkaAgreement) SetTunables(t Tunables) error {
 	if t.PNExhaustion != a.cfg.MKA.PNExhaustion {
 		return errors.New("pn_exhaustion_threshold changes need a restart of the participant")
+	}
+	// The timers were checked when the file was loaded; an error here
+	// leaves the KaY as it was and makes the reload rebuild the port.
+	if m := a.cfg.MKA; t.HelloTime != m.HelloTime || t.BoundedHelloTime != m.BoundedHelloTime || t.LifeTime != m.LifeTime {
+		if err := a.k.SetTimers(time.Now(), t.HelloTime, t.BoundedHelloTime, t.LifeTime); err != nil {
+			return err
+		}
 	}
 	a.mu.Lock()
 	a.rekeyInterval = t.RekeyInterval
