@@ -109,16 +109,47 @@ func gaps(sends []time.Time, from time.Time) []time.Duration {
 	return g
 }
 
+// checkPeriod checks that every interval between the sends at or after
+// from is want.
+func checkPeriod(t *testing.T, what string, sends []time.Time, from time.Time, want time.Duration) {
+	t.Helper()
+	for i, d := range gaps(sends, from) {
+		if d != want {
+			t.Errorf("%s: interval %d is %v, want %v", what, i, d, want)
+		}
+	}
+}
+
+// securedPair starts a and b with ca and cb on a fresh LAN, waits until
+// they are secured and then past the bounded hellos of the first SAK.
+func securedPair(t *testing.T, seed uint64, ca, cb Config) (*simNet, map[*simNode][]time.Time, *simNode, *simNode) {
+	t.Helper()
+	n := newSimNet(t, seed)
+	sends := sendLog(n)
+	a, b := n.add("a", ca), n.add("b", cb)
+	if !n.runUntil(t0.Add(10*time.Second), n.secured) {
+		t.Fatal("not secured")
+	}
+	n.run(5 * time.Second)
+	return n, sends, a, b
+}
+
+// checkRemoval runs until a has no peer left and checks that this is
+// between life and life plus hello after last, b's last MKPDU.
+func checkRemoval(t *testing.T, n *simNet, a *simNode, last time.Time, life, hello time.Duration) {
+	t.Helper()
+	if !n.runUntil(n.now.Add(10*time.Second), func() bool { return len(a.k.Status().Participants[0].Peers) == 0 }) {
+		t.Fatal("b still a peer 10 s after it fell silent")
+	}
+	if d := n.now.Sub(last); d < life || d > life+hello {
+		t.Errorf("b removed %v after its last MKPDU, want %v to %v", d, life, life+hello)
+	}
+}
+
 // In steady state MKPDUs leave at the configured Hello Time, not the
 // default.
 func TestConfiguredHelloPeriod(t *testing.T) {
-	n := newSimNet(t, 21)
-	sends := sendLog(n)
-	a, b := n.add("a", fastConfig(0)), n.add("b", fastConfig(1))
-	if !n.runUntil(t0.Add(5*time.Second), n.secured) {
-		t.Fatal("not secured")
-	}
-	n.run(5 * time.Second) // past the bounded hellos of the first SAK
+	n, sends, a, b := securedPair(t, 21, fastConfig(0), fastConfig(1))
 	from := n.now
 	n.run(20 * time.Second)
 	for _, nd := range []*simNode{a, b} {
@@ -126,11 +157,7 @@ func TestConfiguredHelloPeriod(t *testing.T) {
 		if len(g) < 19 || len(g) > 21 {
 			t.Errorf("%s: %d MKPDU intervals in 20 s, want 20 at a Hello Time of %v", nd.name, len(g), fastHello)
 		}
-		for i, d := range g {
-			if d != fastHello {
-				t.Errorf("%s: interval %d is %v, want %v", nd.name, i, d, fastHello)
-			}
-		}
+		checkPeriod(t, nd.name, sends[nd], from, fastHello)
 		if st := nd.k.Status(); !st.Secured || st.RekeyCount > 1 {
 			t.Errorf("%s: steady state lost: %+v", nd.name, st)
 		}
@@ -141,13 +168,7 @@ func TestConfiguredHelloPeriod(t *testing.T) {
 // While a SAK is being taken into use, the key server sends at the
 // configured Bounded Hello Time; afterwards it returns to the Hello Time.
 func TestConfiguredBoundedHello(t *testing.T) {
-	n := newSimNet(t, 22)
-	sends := sendLog(n)
-	a, b := n.add("a", fastConfig(0)), n.add("b", fastConfig(1))
-	if !n.runUntil(t0.Add(5*time.Second), n.secured) {
-		t.Fatal("not secured")
-	}
-	n.run(5 * time.Second)
+	n, sends, a, b := securedPair(t, 22, fastConfig(0), fastConfig(1))
 	if keyServerOf(b) != a.cfg.SCI.String() {
 		t.Fatalf("key server %q, want a", keyServerOf(b))
 	}
@@ -184,11 +205,7 @@ func TestConfiguredBoundedHello(t *testing.T) {
 	n.run(2 * time.Second) // the retirement's own MKPDUs
 	from := n.now
 	n.run(5 * time.Second)
-	for i, d := range gaps(sends[a], from) {
-		if d != fastHello {
-			t.Errorf("interval %d after the key change: %v, want the Hello Time %v", i, d, fastHello)
-		}
-	}
+	checkPeriod(t, "after the key change", sends[a], from, fastHello)
 	for _, nd := range []*simNode{a, b} {
 		checkCalls(t, nd)
 	}
@@ -199,24 +216,12 @@ func TestConfiguredBoundedHello(t *testing.T) {
 // with it.
 func TestConfiguredLifeTime(t *testing.T) {
 	for _, pol := range []SecurePolicy{ShouldSecure, MustSecure} {
-		n := newSimNet(t, 23)
-		sends := sendLog(n)
 		ca, cb := fastConfig(0), fastConfig(1)
 		ca.Policy, cb.Policy = pol, pol
-		a, b := n.add("a", ca), n.add("b", cb)
-		if !n.runUntil(t0.Add(5*time.Second), n.secured) {
-			t.Fatalf("%s: not secured", pol)
-		}
-		n.run(3500 * time.Millisecond) // b's last MKPDU falls between a's hellos
+		n, sends, a, b := securedPair(t, 23, ca, cb)
+		n.run(500 * time.Millisecond) // b's last MKPDU falls between a's hellos
 		b.down()
-		last := sends[b][len(sends[b])-1]
-		gone := func() bool { return len(a.k.Status().Participants[0].Peers) == 0 }
-		if !n.runUntil(n.now.Add(10*time.Second), gone) {
-			t.Fatalf("%s: b still a peer 10 s after it fell silent", pol)
-		}
-		if d := n.now.Sub(last); d < fastLife || d > fastLife+fastHello {
-			t.Errorf("%s: b removed %v after its last MKPDU, want %v to %v", pol, d, fastLife, fastLife+fastHello)
-		}
+		checkRemoval(t, n, a, sends[b][len(sends[b])-1], fastLife, fastHello)
 		st := a.k.Status()
 		if st.Secured || st.Current != nil || st.KeyServer != nil {
 			t.Errorf("%s: a still secured without its peer: %+v", pol, st)
@@ -232,13 +237,7 @@ func TestConfiguredLifeTime(t *testing.T) {
 // new SAK, the same peers; the new Hello Time and Life Time apply from then
 // on. An invalid set changes nothing.
 func TestSetTimersLive(t *testing.T) {
-	n := newSimNet(t, 24)
-	sends := sendLog(n)
-	a, b := n.add("a", baseConfig(0)), n.add("b", baseConfig(1))
-	if !n.runUntil(t0.Add(10*time.Second), n.secured) {
-		t.Fatal("not secured")
-	}
-	n.run(10 * time.Second)
+	n, sends, a, b := securedPair(t, 24, baseConfig(0), baseConfig(1))
 	key, _ := a.txKey()
 	before := map[*simNode]int{a: len(ops(a.rec.Calls())), b: len(ops(b.rec.Calls()))}
 	var te *TimerError
@@ -247,11 +246,7 @@ func TestSetTimersLive(t *testing.T) {
 	}
 	from := n.now
 	n.run(10 * time.Second)
-	for i, d := range gaps(sends[a], from) {
-		if d != HelloTime {
-			t.Fatalf("after a rejected SetTimers, interval %d is %v, want the unchanged %v", i, d, HelloTime)
-		}
-	}
+	checkPeriod(t, "after a rejected SetTimers", sends[a], from, HelloTime)
 	for _, nd := range []*simNode{a, b} {
 		if err := nd.k.SetTimers(n.now, fastHello, fastBounded, fastLife); err != nil {
 			t.Fatal(err)
@@ -282,34 +277,18 @@ func TestSetTimersLive(t *testing.T) {
 	}
 	b.down()
 	last := sends[b][len(sends[b])-1]
-	if !n.runUntil(n.now.Add(10*time.Second), func() bool { return len(a.k.Status().Participants[0].Peers) == 0 }) {
-		t.Fatal("b still a peer 10 s after it fell silent")
-	}
-	if d := n.now.Sub(last); d < fastLife || d > fastLife+fastHello {
-		t.Errorf("b removed %v after its last MKPDU, want the new Life Time: %v to %v", d, fastLife, fastLife+fastHello)
-	}
+	checkRemoval(t, n, a, last, fastLife, fastHello)
 }
 
 // A Life Time shortened by SetTimers applies to a peer heard before the
 // change: it expires the new Life Time after its last MKPDU.
 func TestSetTimersShortensPeerLife(t *testing.T) {
-	n := newSimNet(t, 25)
-	sends := sendLog(n)
-	a, b := n.add("a", baseConfig(0)), n.add("b", baseConfig(1))
-	if !n.runUntil(t0.Add(10*time.Second), n.secured) {
-		t.Fatal("not secured")
-	}
-	n.run(10 * time.Second)
+	n, sends, a, b := securedPair(t, 25, baseConfig(0), baseConfig(1))
 	b.down()
 	last := sends[b][len(sends[b])-1]
 	n.run(100 * time.Millisecond) // b's last MKPDU arrives under the old Life Time
 	if err := a.k.SetTimers(n.now, fastHello, fastBounded, fastLife); err != nil {
 		t.Fatal(err)
 	}
-	if !n.runUntil(n.now.Add(10*time.Second), func() bool { return len(a.k.Status().Participants[0].Peers) == 0 }) {
-		t.Fatal("b still a peer 10 s after it fell silent")
-	}
-	if d := n.now.Sub(last); d < fastLife || d > fastLife+fastHello {
-		t.Errorf("b removed %v after its last MKPDU, want the new Life Time: %v to %v", d, fastLife, fastLife+fastHello)
-	}
+	checkRemoval(t, n, a, last, fastLife, fastHello)
 }
