@@ -413,15 +413,36 @@ func TestMKAAgreementSetTimers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	timers := func() [3]float64 {
+		var ps PortStatus
+		ka.Status(&ps)
+		return [3]float64{ps.MKA.HelloTime, ps.MKA.BoundedHelloTime, ps.MKA.LifeTime}
+	}
+	if got := timers(); got != [3]float64{2, 0.5, 6} {
+		t.Errorf("timers at start %v, want the defaults", got)
+	}
 	tun := p.MKA.Tunables()
 	tun.HelloTime, tun.BoundedHelloTime, tun.LifeTime = time.Second, 250*time.Millisecond, 3*time.Second
 	if err := ka.SetTunables(tun); err != nil {
 		t.Errorf("valid timers refused: %v", err)
 	}
+	if got := timers(); got != [3]float64{1, 0.25, 3} {
+		t.Errorf("timers after SetTunables %v, want [1 0.25 3]", got)
+	}
+	var ps PortStatus
+	ka.Status(&ps)
+	var text strings.Builder
+	writeMKAText(&text, ps.MKA)
+	if !strings.Contains(text.String(), "timers: hello 1s, bounded hello 0.25s, life 3s\n") {
+		t.Errorf("status text does not show the timers:\n%s", text.String())
+	}
 	tun.LifeTime = 1500 * time.Millisecond
 	var te *mka.TimerError
 	if err := ka.SetTunables(tun); !errors.As(err, &te) || te.Timer != "LifeTime" {
 		t.Errorf("Life Time under twice the Hello Time: %v, want a LifeTime *mka.TimerError", err)
+	}
+	if got := timers(); got != [3]float64{1, 0.25, 3} {
+		t.Errorf("timers after a refused change %v, want them unchanged", got)
 	}
 	tun = p.MKA.Tunables()
 	tun.PNExhaustion--

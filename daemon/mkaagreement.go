@@ -159,7 +159,8 @@ func (a *mkaAgreement) Status(ps *PortStatus) {
 	st := a.k.Status()
 	now := time.Now()
 	ms := &MKAStatus{CKN: st.Principal, Priority: a.cfg.MKA.Priority, LivePeers: []PeerStatus{}, PotentialPeers: []PeerStatus{},
-		LastRekey: st.LastRekeyReason, RekeyCount: st.RekeyCount, MKPDUs: st.Counters}
+		LastRekey: st.LastRekeyReason, RekeyCount: st.RekeyCount, MKPDUs: st.Counters,
+		HelloTime: st.Timers.Hello.Seconds(), BoundedHelloTime: st.Timers.BoundedHello.Seconds(), LifeTime: st.Timers.Life.Seconds()}
 	if ks := st.KeyServer; ks != nil {
 		ms.KeyServer = &PeerStatus{SCI: ks.SCI, Priority: ks.Priority, Self: ks.Self}
 	}

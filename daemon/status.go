@@ -69,6 +69,10 @@ type MKAStatus struct {
 	PotentialPeers []PeerStatus `json:"potential_peers"`
 	LastRekey      string       `json:"last_rekey,omitempty"` // reason of the last SAK change
 	RekeyCount     uint64       `json:"rekey_count"`
+	// The MKA timers the participant runs with, in seconds.
+	HelloTime        float64 `json:"hello_time_seconds"`
+	BoundedHelloTime float64 `json:"bounded_hello_time_seconds"`
+	LifeTime         float64 `json:"life_time_seconds"`
 	// MKPDUs counts MKPDUs sent and received and why frames were dropped.
 	MKPDUs mka.Counters `json:"mkpdus"`
 }

@@ -101,6 +101,9 @@ func saRole(ps *PortStatus, sa *SAStatus) string {
 
 func writeMKAText(w io.Writer, m *MKAStatus) {
 	fmt.Fprintf(w, "    mka: ckn %s priority %d mi %s mn %d\n", m.CKN, m.Priority, m.MI, m.MN)
+	if m.HelloTime > 0 {
+		fmt.Fprintf(w, "        timers: hello %gs, bounded hello %gs, life %gs\n", m.HelloTime, m.BoundedHelloTime, m.LifeTime)
+	}
 	if ks := m.KeyServer; ks != nil {
 		self := ""
 		if ks.Self {

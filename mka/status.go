@@ -31,6 +31,7 @@ type Status struct {
 	CipherSuite     string        `json:"cipher_suite"`
 	Confidentiality string        `json:"confidentiality"`
 	Principal       string        `json:"principal_ckn,omitempty"` // CKN (hex) of the principal participant
+	Timers          Timers        `json:"timers"`
 	KeyServer       *KeyServer    `json:"key_server,omitempty"`
 	Current         *SAStatus     `json:"current_sa,omitempty"`  // the SA we transmit with
 	Previous        *SAStatus     `json:"previous_sa,omitempty"` // the other installed SA
@@ -39,6 +40,14 @@ type Status struct {
 	LastRekeyReason string        `json:"last_rekey_reason,omitempty"`
 	Participants    []Participant `json:"participants"`
 	Counters        Counters      `json:"counters"`
+}
+
+// Timers are the MKA timers the KaY runs with (Config or SetTimers, with
+// defaults filled in).
+type Timers struct {
+	Hello        time.Duration `json:"hello_ns"`
+	BoundedHello time.Duration `json:"bounded_hello_ns"`
+	Life         time.Duration `json:"life_ns"`
 }
 
 // KeyServer identifies the elected key server of the principal CA.
@@ -92,6 +101,7 @@ func (k *KaY) Status() Status {
 	st := Status{
 		SCI:             k.cfg.SCI.String(),
 		Policy:          k.cfg.Policy.String(),
+		Timers:          Timers{Hello: k.cfg.HelloTime, BoundedHello: k.cfg.BoundedHelloTime, Life: k.cfg.LifeTime},
 		Secured:         k.secured,
 		ControlledPort:  k.port,
 		CipherSuite:     k.policy.CipherSuite.String(),

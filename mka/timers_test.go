@@ -247,9 +247,15 @@ func TestSetTimersLive(t *testing.T) {
 	from := n.now
 	n.run(10 * time.Second)
 	checkPeriod(t, "after a rejected SetTimers", sends[a], from, HelloTime)
+	if got, want := a.k.Status().Timers, (Timers{HelloTime, BoundedHelloTime, LifeTime}); got != want {
+		t.Errorf("timers after a rejected SetTimers: %+v, want %+v", got, want)
+	}
 	for _, nd := range []*simNode{a, b} {
 		if err := nd.k.SetTimers(n.now, fastHello, fastBounded, fastLife); err != nil {
 			t.Fatal(err)
+		}
+		if got, want := nd.k.Status().Timers, (Timers{fastHello, fastBounded, fastLife}); got != want {
+			t.Errorf("%s: Status().Timers %+v, want %+v", nd.name, got, want)
 		}
 	}
 	from = n.now
