@@ -74,9 +74,6 @@ type Backend struct {
 	lastErr    string
 }
 
-// ErrClosed is returned by FrameConn after Close.
-var ErrClosed = net.ErrClosed
-
 var fanoutSeq atomic.Uint32
 
 // New creates the TAP interface and opens the parent, in the network

@@ -6,12 +6,8 @@ import (
 	"net"
 
 	"github.com/macsecd/macsecd/macsec"
+	"github.com/macsecd/macsecd/mka/mkpdu"
 )
-
-// Default EtherTypes handed to the key agreement instead of the data path:
-// EAPOL (802.1X-2020 11.1.4). Config.EAPOLEtherTypes adds the configured
-// WAN EtherType (0x876F) where one is used.
-const EtherTypeEAPOL = 0x888E
 
 // Config configures a userspace SecY.
 type Config struct {
@@ -39,7 +35,9 @@ type Config struct {
 	// it drops the frames that arrive behind a higher PN (InPktsLate).
 	Queues int
 	// EAPOLEtherTypes are the EtherTypes delivered to the FrameConn
-	// (Backend.EAPOL) instead of the Controlled Port; empty means 0x888E only.
+	// (Backend.EAPOL) instead of the Controlled Port; empty means
+	// mkpdu.EtherTypeEAPOL (0x888E) only. Add mkpdu.EtherTypeWANEAPOL
+	// (0x876F) when MKA uses it.
 	EAPOLEtherTypes []uint16
 	// KeepParentIPv6 leaves IPv6 enabled on the parent. By default the
 	// backend disables it: the parent carries only MACsec and EAPOL, and
@@ -77,7 +75,7 @@ func (c *Config) withDefaults() (Config, error) {
 		cfg.Queues = 16
 	}
 	if len(cfg.EAPOLEtherTypes) == 0 {
-		cfg.EAPOLEtherTypes = []uint16{EtherTypeEAPOL}
+		cfg.EAPOLEtherTypes = []uint16{mkpdu.EtherTypeEAPOL}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -16,6 +16,7 @@ import (
 	"github.com/mdlayher/packet"
 
 	"github.com/macsecd/macsecd/macsec"
+	"github.com/macsecd/macsecd/mka/mkpdu"
 	"github.com/macsecd/macsecd/testenv"
 	"github.com/macsecd/macsecd/userspace/afpacket"
 )
@@ -303,7 +304,7 @@ func assertOnlyMACsec(t *testing.T, frames [][]byte) {
 		switch et := binary.BigEndian.Uint16(f[12:]); et {
 		case macsec.EtherType:
 			n++
-		case 0x888E, 0x876F:
+		case mkpdu.EtherTypeEAPOL, mkpdu.EtherTypeWANEAPOL:
 		default:
 			t.Fatalf("frame %d of %d on the wire is not MACsec: EtherType %#04x, % x", i, len(frames), et, f[:min(len(f), 48)])
 		}
