@@ -40,15 +40,16 @@ func (e *TimerError) Error() string { return "mka: config: " + e.Timer + ": " + 
 // The rules:
 //   - every timer is positive;
 //   - the Bounded Hello Time is at most the Hello Time (it speeds MKPDUs up
-//     while keys change, 802.1X-2020 9.4.2);
+//     while keys change, 802.1X-2020 Table 9-3);
 //   - the Life Time is at least twice the Hello Time. 802.1X-2020 9.4.3
 //     removes a peer between the Life Time and the Life Time plus a Hello
 //     Time after its last MKPDU, and says that this ensures two or more
 //     MKPDUs were lost or delayed before a live peer is wrongly removed:
 //     the peer's next two MKPDUs, a Hello Time and two Hello Times later,
 //     are due no later than the Life Time only if Life Time >= 2 x Hello
-//     Time. The defaults (2 s, 6 s) keep three times; so does
-//     wpa_supplicant, whose timers are fixed at them.
+//     Time. At exactly twice the second need only be late, so three times
+//     (the defaults, 2 s and 6 s, which wpa_supplicant fixes) tolerates
+//     loss better.
 //
 // The rules hold for one member's own timers. Peers remove us on their Life
 // Time and our Hello Time, so every member of a CA should use the same
