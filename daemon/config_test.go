@@ -203,8 +203,8 @@ func TestConfigErrors(t *testing.T) {
 		{"cak mode", strings.Replace(minimal, `/k/cak`, `/k/bad`, 1), `port "p1": mka.key[0].cak_file: /k/bad has mode 0644`},
 		{"cak file missing", strings.Replace(minimal, `/k/cak`, `/k/nope`, 1), `mka.key[0].cak_file: /k/nope: no such file`},
 		{"priority", strings.Replace(minimal, "[[port.p1.mka.key]]", "[port.p1.mka]\npriority = 256\n[[port.p1.mka.key]]", 1), `mka.priority: 256 is outside 0..255`},
-		{"life", mkaFields("life_time = \"3s\""), `t.toml: port "p1": mka.life_time: Life Time 3s is less than twice the Hello Time 2s`},
-		{"life vs slow hello", mkaFields("hello_time = \"4s\""), `port "p1": mka.life_time: Life Time 6s is less than twice the Hello Time 4s`},
+		{"life", mkaFields("life_time = \"3s\""), `t.toml: port "p1": mka.life_time: Life Time 3s is not more than twice the Hello Time 2s`},
+		{"life vs slow hello", mkaFields("hello_time = \"3s\""), `port "p1": mka.life_time: Life Time 6s is not more than twice the Hello Time 3s: a single lost MKPDU would expire a live peer`},
 		{"hello zero", mkaFields("hello_time = \"0s\""), `port "p1": mka.hello_time: 0s must be positive`},
 		{"hello negative", mkaFields("hello_time = \"-1s\""), `port "p1": mka.hello_time: -1s must be positive`},
 		{"bounded zero", mkaFields("bounded_hello_time = \"0s\""), `port "p1": mka.bounded_hello_time: 0s must be positive`},
@@ -300,7 +300,7 @@ func TestConfigTimers(t *testing.T) {
 		{"point-to-point", "hello_time = \"1s\"\nbounded_hello_time = \"250ms\"\nlife_time = \"3s\"", [3]time.Duration{time.Second, 250 * time.Millisecond, 3 * time.Second}},
 		{"WAN", "hello_time = \"10s\"\nlife_time = \"30s\"\nrekey_interval = \"1h\"", [3]time.Duration{10 * time.Second, 500 * time.Millisecond, 30 * time.Second}},
 		{"bounded follows a short hello", "hello_time = \"300ms\"", [3]time.Duration{300 * time.Millisecond, 300 * time.Millisecond, 6 * time.Second}},
-		{"life twice hello", "hello_time = \"3s\"", [3]time.Duration{3 * time.Second, 500 * time.Millisecond, 6 * time.Second}},
+		{"life over twice hello", "hello_time = \"2.5s\"", [3]time.Duration{2500 * time.Millisecond, 500 * time.Millisecond, 6 * time.Second}},
 	} {
 		cfg, err := ParseConfig("t.toml", []byte(mkaFields(tc.lines)), ks)
 		if err != nil {

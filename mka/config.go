@@ -41,15 +41,16 @@ func (e *TimerError) Error() string { return "mka: config: " + e.Timer + ": " + 
 //   - every timer is positive;
 //   - the Bounded Hello Time is at most the Hello Time (it speeds MKPDUs up
 //     while keys change, 802.1X-2020 Table 9-3);
-//   - the Life Time is at least twice the Hello Time. 802.1X-2020 9.4.3
+//   - the Life Time is more than twice the Hello Time. 802.1X-2020 9.4.3
 //     removes a peer between the Life Time and the Life Time plus a Hello
 //     Time after its last MKPDU, and says that this ensures two or more
-//     MKPDUs were lost or delayed before a live peer is wrongly removed:
-//     the peer's next two MKPDUs, a Hello Time and two Hello Times later,
-//     are due no later than the Life Time only if Life Time >= 2 x Hello
-//     Time. At exactly twice the second need only be late, so three times
-//     (the defaults, 2 s and 6 s, which wpa_supplicant fixes) tolerates
-//     loss better.
+//     MKPDUs were lost or delayed before a live peer is wrongly removed.
+//     The peer's next two MKPDUs are sent a Hello Time and two Hello Times
+//     after the last one; both have to miss the Life Time only if it is
+//     longer than two Hello Times (at exactly two, the second arrives just
+//     after expiry, so one loss drops the peer). We remove a peer at its
+//     Life Time, not up to a Hello Time later; the defaults (2 s, 6 s,
+//     fixed in wpa_supplicant) leave a Hello Time of margin.
 //
 // The rules hold for one member's own timers. Peers remove us on their Life
 // Time and our Hello Time, so every member of a CA should use the same
@@ -62,8 +63,8 @@ func CheckTimers(hello, boundedHello, life time.Duration) error {
 		return &TimerError{"BoundedHelloTime", fmt.Sprintf("Bounded Hello Time %v is not positive", boundedHello)}
 	case boundedHello > hello:
 		return &TimerError{"BoundedHelloTime", fmt.Sprintf("Bounded Hello Time %v is longer than the Hello Time %v", boundedHello, hello)}
-	case life < 2*hello:
-		return &TimerError{"LifeTime", fmt.Sprintf("Life Time %v is less than twice the Hello Time %v: a live peer would expire after a single lost MKPDU (802.1X-2020 9.4.3 wants two or more)", life, hello)}
+	case life <= 2*hello:
+		return &TimerError{"LifeTime", fmt.Sprintf("Life Time %v is not more than twice the Hello Time %v: a single lost MKPDU would expire a live peer (802.1X-2020 9.4.3 wants two or more lost or delayed)", life, hello)}
 	}
 	return nil
 }

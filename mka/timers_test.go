@@ -39,8 +39,8 @@ func TestTimerDefaultsAndValidation(t *testing.T) {
 		{"fast", fastHello, fastBounded, fastLife, [3]time.Duration{fastHello, fastBounded, fastLife}},
 		{"slow WAN", 10 * time.Second, 0, 30 * time.Second, [3]time.Duration{10 * time.Second, 500 * time.Millisecond, 30 * time.Second}},
 		{"bounded follows a short hello", 300 * time.Millisecond, 0, 0, [3]time.Duration{300 * time.Millisecond, 300 * time.Millisecond, 6 * time.Second}},
-		{"life exactly twice hello", 3 * time.Second, 0, 0, [3]time.Duration{3 * time.Second, 500 * time.Millisecond, 6 * time.Second}},
-		{"bounded equal to hello", time.Second, time.Second, 2 * time.Second, [3]time.Duration{time.Second, time.Second, 2 * time.Second}},
+		{"life just over twice hello", 2999 * time.Millisecond, 0, 0, [3]time.Duration{2999 * time.Millisecond, 500 * time.Millisecond, 6 * time.Second}},
+		{"bounded equal to hello", time.Second, time.Second, 2001 * time.Millisecond, [3]time.Duration{time.Second, time.Second, 2001 * time.Millisecond}},
 	} {
 		k, err := newKaY(tc.hello, tc.bounded, tc.life)
 		if err != nil {
@@ -58,11 +58,12 @@ func TestTimerDefaultsAndValidation(t *testing.T) {
 	}{
 		{"negative hello", -time.Second, 0, 0, "HelloTime", "Hello Time -1s is not positive"},
 		{"negative bounded", 0, -time.Millisecond, 0, "BoundedHelloTime", "Bounded Hello Time -1ms is not positive"},
-		{"negative life", 0, 0, -time.Second, "LifeTime", "Life Time -1s is less than twice the Hello Time 2s"},
+		{"negative life", 0, 0, -time.Second, "LifeTime", "Life Time -1s is not more than twice the Hello Time 2s"},
 		{"bounded above hello", time.Second, 2 * time.Second, 0, "BoundedHelloTime", "Bounded Hello Time 2s is longer than the Hello Time 1s"},
 		{"default bounded above hello is fine, explicit is not", 100 * time.Millisecond, 500 * time.Millisecond, 0, "BoundedHelloTime", "longer than the Hello Time 100ms"},
-		{"life below twice hello", time.Second, 0, 1999 * time.Millisecond, "LifeTime", "Life Time 1.999s is less than twice the Hello Time 1s"},
-		{"default life with slow hello", 4 * time.Second, 0, 0, "LifeTime", "Life Time 6s is less than twice the Hello Time 4s"},
+		{"life below twice hello", time.Second, 0, 1999 * time.Millisecond, "LifeTime", "Life Time 1.999s is not more than twice the Hello Time 1s"},
+		{"life exactly twice hello", 3 * time.Second, 0, 0, "LifeTime", "Life Time 6s is not more than twice the Hello Time 3s: a single lost MKPDU"},
+		{"default life with slow hello", 4 * time.Second, 0, 0, "LifeTime", "Life Time 6s is not more than twice the Hello Time 4s"},
 		{"life equal to hello", 2 * time.Second, 0, 2 * time.Second, "LifeTime", "two or more"},
 	} {
 		_, err := newKaY(tc.hello, tc.bounded, tc.life)
