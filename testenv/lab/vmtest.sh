@@ -17,7 +17,8 @@
 #                                   in /lab/tests and /lab/run runs them all.
 #                                   `exit` powers off; Ctrl-A X quits qemu.
 # Env: MACSECD_LAB_CACHE (lab cache), LAB_TIMEOUT (per boot, default 20m),
-#      LAB_OUT (host directory for results, default a new /tmp/macsecd-lab.*)
+#      LAB_OUT (host directory for results, default a new /tmp/macsecd-lab.*),
+#      LAB_JOBS (kernels booted at once, default 1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 GO=${GO:-go}
@@ -198,24 +199,36 @@ fi
 out=${LAB_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/macsecd-lab.XXXXXX")}
 mkdir -p "$out"
 failed=()
+# labrun exits 0 when all passed, 1 when some test failed (summarised
+# below), else the guest died, hung or was interrupted. LAB_JOBS kernels
+# boot at once (default 1: tests with timing margins see the least load).
+maxjobs=${LAB_JOBS:-1}
+declare -A kname=() kstart=()
+running=0
+reap() {
+	local p="" rc=0
+	wait -n -p p || rc=$?
+	running=$((running - 1))
+	local k=${kname[$p]}
+	unset "kname[$p]"
+	((rc <= 1)) || failed+=("$k")
+	echo "vmtest: $k took $((SECONDS - ${kstart[$k]}))s"
+}
+# On INT/TERM labrun kills its qemu; wait for them so nothing is left.
+trap 'kill -TERM "${!kname[@]}" 2>/dev/null; wait; exit 130' INT TERM
 for k in "${korder[@]}"; do
 	read -r kimg parts <<<"$(kernel_files "$k")"
 	# shellcheck disable=SC2086 # parts is a list of files
-	cat $parts "$tmp/tests.cpio" >"$tmp/initrd"
+	cat $parts "$tmp/tests.cpio" >"$tmp/initrd-$k"
+	((running < maxjobs)) || reap
 	echo "vmtest: booting $k ($(basename "$kimg"))"
-	start=$SECONDS
-	# labrun: 0 all passed, 1 some test failed (summarised below), else the
-	# guest died, hung or was interrupted.
-	# On INT/TERM labrun kills qemu; wait for it so nothing is left behind.
-	"$tmp/labrun" -kernel "$kimg" -initrd "$tmp/initrd" -name "$k" -dir "$out/$k" -timeout "$timeout" &
-	labpid=$!
-	trap 'kill -TERM $labpid 2>/dev/null; wait $labpid; exit 130' INT TERM
-	rc=0
-	wait $labpid || rc=$?
-	trap - INT TERM
-	((rc <= 1)) || failed+=("$k")
-	echo "vmtest: $k took $((SECONDS - start))s"
+	kstart[$k]=$SECONDS
+	"$tmp/labrun" -kernel "$kimg" -initrd "$tmp/initrd-$k" -name "$k" -dir "$out/$k" -timeout "$timeout" &
+	kname[$!]=$k
+	running=$((running + 1))
 done
+while ((running > 0)); do reap; done
+trap - INT TERM
 
 # --- summary over every kernel and package ------------------------------------
 summarise() {
