@@ -175,7 +175,8 @@ func (b *Backend) open() error {
 	group := uint16(os.Getpid()*31+int(fanoutSeq.Add(1))) | 1
 	promisc := !macEqual(b.mac, b.parent.HardwareAddr)
 	for i := 0; i < cfg.Queues; i++ {
-		ac := afpacket.Config{Promiscuous: promisc, BufferBytes: 4 << 20}
+		ac := afpacket.Config{Promiscuous: promisc, BufferBytes: 4 << 20,
+			RingFrames: 4096, RingFrameSize: b.maxFrame + 4}
 		if cfg.Queues > 1 {
 			ac.FanoutGroup = group
 		}

@@ -248,14 +248,87 @@ func (t *tapWriter) Write(p []byte) (int, error) {
 	return qs[t.i%len(qs)].Write(p)
 }
 
+// rxPipe is the state of one receive goroutine.
+type rxPipe struct {
+	b  *Backend
+	w  *macsec.Worker
+	co *offload.Coalescer
+	st *workerStats
+
+	frames, trunc, dropped, eapol uint64
+}
+
+// handle classifies and processes one received frame, slot[start:];
+// slot[:start] is free room (at least the virtio-net header).
+func (p *rxPipe) handle(slot []byte, start int, truncated bool) {
+	p.frames++
+	if truncated {
+		p.trunc++
+		return
+	}
+	frame := slot[start:]
+	if len(frame) < 14 {
+		p.dropped++
+		return
+	}
+	if p.b.isEAPOL(binary.BigEndian.Uint16(frame[12:])) {
+		p.eapol++
+		p.b.eapol.deliver(frame)
+		return
+	}
+	clear, err := p.w.Validate(frame)
+	if err != nil {
+		p.dropped++
+		return
+	}
+	at := cap(slot) - cap(clear)
+	p.co.Add(slot[:at+len(clear)], at)
+}
+
+// publish adds the counters to the worker's statistics.
+func (p *rxPipe) publish() {
+	p.w.Flush()
+	st := p.st
+	st.rxFrames.Add(p.frames)
+	st.rxTruncated.Add(p.trunc)
+	st.rxDropped.Add(p.dropped)
+	st.rxEAPOL.Add(p.eapol)
+	st.rxTAPWrites.Store(p.co.Writes)
+	st.rxTAPErrors.Store(p.co.Errors)
+	p.frames, p.trunc, p.dropped, p.eapol = 0, 0, 0, 0
+}
+
+// rxError handles a failed receive; it reports whether the loop ends.
+func (b *Backend) rxError(err error, st *workerStats) bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+	}
+	st.rxRecvErrors.Add(1)
+	switch {
+	case errors.Is(err, afpacket.ErrClosed):
+		return true
+	case errors.Is(err, unix.ENETDOWN):
+		b.noteParentDown()
+	default:
+		// Unknown failure: do not spin on it.
+		time.Sleep(time.Millisecond)
+	}
+	return false
+}
+
 // rxLoop moves frames from socket i to the TAP (or the FrameConn) until
 // the backend closes.
 func (b *Backend) rxLoop(i int, conn *afpacket.Conn, st *workerStats) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	w := b.SoftSecY.NewWorker()
-	defer w.Close()
-	co := offload.NewCoalescer(&tapWriter{b: b, i: i})
+	p := &rxPipe{b: b, w: b.SoftSecY.NewWorker(), co: offload.NewCoalescer(&tapWriter{b: b, i: i}), st: st}
+	defer p.w.Close()
+	if conn.Ring() {
+		b.rxRing(conn, p)
+		return
+	}
 	slots := make([][]byte, rxBatch)
 	bufs := make([][]byte, rxBatch)
 	sizes := make([]int, rxBatch)
@@ -265,7 +338,6 @@ func (b *Backend) rxLoop(i int, conn *afpacket.Conn, st *workerStats) {
 		slots[j] = mem[j*slot : (j+1)*slot : (j+1)*slot]
 		bufs[j] = slots[j][rxOffset:]
 	}
-	var frames, trunc, dropped, eapol uint64
 	for {
 		// Look again a few times, yielding the CPU in between, before
 		// sleeping: during a burst the next frames are microseconds away,
@@ -282,60 +354,59 @@ func (b *Backend) rxLoop(i int, conn *afpacket.Conn, st *workerStats) {
 			// frames keep coming, super-frames grow across batches, and
 			// the host's TCP stack runs (and acknowledges) once per
 			// 64 KB rather than once per batch.
-			co.Flush()
+			p.co.Flush()
 			n, err = conn.Recv(bufs, sizes)
 		}
 		if err != nil {
-			select {
-			case <-b.done:
-				return
-			default:
-			}
-			st.rxRecvErrors.Add(1)
-			if errors.Is(err, unix.ENETDOWN) {
-				b.noteParentDown()
-				continue
-			}
-			if errors.Is(err, afpacket.ErrClosed) {
+			if b.rxError(err, st) {
 				return
 			}
-			// Unknown failure: do not spin on it.
-			time.Sleep(time.Millisecond)
 			continue
 		}
 		for j := 0; j < n; j++ {
-			frames++
 			size := sizes[j]
-			if size > len(bufs[j]) {
-				trunc++
-				continue
+			trunc := size > len(bufs[j])
+			if trunc {
+				size = 0
 			}
-			frame := bufs[j][:size]
-			if size < 14 {
-				dropped++
-				continue
-			}
-			if b.isEAPOL(binary.BigEndian.Uint16(frame[12:])) {
-				eapol++
-				b.eapol.deliver(frame)
-				continue
-			}
-			clear, err := w.Validate(frame)
-			if err != nil {
-				dropped++
-				continue
-			}
-			start := cap(slots[j]) - cap(clear)
-			co.Add(slots[j][:start+len(clear)], start)
+			p.handle(slots[j][:rxOffset+size], rxOffset, trunc)
 		}
-		w.Flush()
-		st.rxFrames.Add(frames)
-		st.rxTruncated.Add(trunc)
-		st.rxDropped.Add(dropped)
-		st.rxEAPOL.Add(eapol)
-		st.rxTAPWrites.Store(co.Writes)
-		st.rxTAPErrors.Store(co.Errors)
-		frames, trunc, dropped, eapol = 0, 0, 0, 0
+		p.publish()
+	}
+}
+
+// rxRing is rxLoop for a socket with a receive ring: frames are validated
+// in the ring's memory and written to the TAP from there.
+func (b *Backend) rxRing(conn *afpacket.Conn, p *rxPipe) {
+	for {
+		n := 0
+		for spin := 0; spin < rxSpins; spin++ {
+			if spin > 0 {
+				osYield()
+			}
+			for n < rxBatch {
+				slot, start, trunc, ok := conn.RingFrame(n)
+				if !ok {
+					break
+				}
+				p.handle(slot, start, trunc)
+				n++
+			}
+			if n > 0 {
+				break
+			}
+		}
+		if n > 0 {
+			conn.RingRelease(n)
+			p.publish()
+			continue
+		}
+		p.co.Flush()
+		if err := conn.RingWait(); err != nil {
+			if b.rxError(err, p.st) {
+				return
+			}
+		}
 	}
 }
 

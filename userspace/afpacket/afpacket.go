@@ -42,6 +42,11 @@ type Config struct {
 	// BufferBytes sets SO_RCVBUF and SO_SNDBUF (forced, as root) so that
 	// bursts between two batches are not dropped. Zero keeps the default.
 	BufferBytes int
+	// RingFrames, when non-zero, receives through a memory-mapped ring of
+	// that many slots of RingFrameSize octets (RingFrame, RingRelease,
+	// RingWait) instead of Recv.
+	RingFrames    int
+	RingFrameSize int
 }
 
 // Conn is one AF_PACKET socket bound to an interface, receiving every
@@ -52,6 +57,7 @@ type Conn struct {
 	rwait  *fdwait.Waiter
 	wwait  *fdwait.Waiter
 	closed bool
+	ring   *ring
 
 	rmsgs [MaxBatch]unix.Mmsghdr
 	riovs [MaxBatch]unix.Iovec
@@ -73,6 +79,9 @@ func Listen(ifi *net.Interface, cfg Config) (*Conn, error) {
 	}
 	c := &Conn{fd: fd}
 	fail := func(op string, err error) (*Conn, error) {
+		if c.ring != nil {
+			unix.Munmap(c.ring.mem)
+		}
 		unix.Close(fd)
 		return nil, fmt.Errorf("afpacket: %s: %s: %w", ifi.Name, op, err)
 	}
@@ -97,6 +106,12 @@ func Listen(ifi *net.Interface, cfg Config) (*Conn, error) {
 	for _, o := range opts {
 		if err := unix.SetsockoptInt(fd, o.level, o.opt, o.val); err != nil {
 			return fail("setsockopt "+o.name, err)
+		}
+	}
+	if cfg.RingFrames > 0 {
+		// The slot holds the ring header, the reserve and the frame.
+		if err := c.setupRing(cfg.RingFrames, 32+20+ringReserve+16+cfg.RingFrameSize); err != nil {
+			return fail("receive ring", err)
 		}
 	}
 	// Bound to ETH_P_ALL only now, with the options in place.
@@ -155,6 +170,9 @@ func (c *Conn) Close() error {
 	c.closed = true
 	c.rwait.Close()
 	c.wwait.Close()
+	if c.ring != nil {
+		unix.Munmap(c.ring.mem)
+	}
 	return unix.Close(c.fd)
 }
 

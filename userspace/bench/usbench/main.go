@@ -154,8 +154,8 @@ func runSecY(args []string) error {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	st := be.State()
-	fmt.Printf("tx frames %d segments %d dropped %d wire-dropped %d; rx frames %d dropped %d tap-writes %d tap-errors %d\n",
-		st.TxFrames, st.TxSegments, st.TxDropped, st.TxWireDropped, st.RxFrames, st.RxDropped, st.RxTAPWrites, st.RxTAPErrors)
+	fmt.Printf("tx frames %d segments %d dropped %d wire-dropped %d; rx frames %d dropped %d truncated %d tap-writes %d tap-errors %d\n",
+		st.TxFrames, st.TxSegments, st.TxDropped, st.TxWireDropped, st.RxFrames, st.RxDropped, st.RxTruncated, st.RxTAPWrites, st.RxTAPErrors)
 	return nil
 }
 
