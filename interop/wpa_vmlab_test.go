@@ -182,7 +182,9 @@ func TestWPASupplicantPeerLoss(t *testing.T) {
 	lost := n.logTime(`msg="peer lost"`)
 	t.Logf("wpa_supplicant's last MKPDU %v before SIGKILL; macsecd dropped it %v after that MKPDU (%v after SIGKILL)",
 		killed.Sub(lastHeard).Round(time.Millisecond), lost.Sub(lastHeard).Round(time.Millisecond), gone.Round(10*time.Millisecond))
-	if d := lost.Sub(lastHeard); d < lifeTime || d > lifeTime+500*time.Millisecond {
+	// The slack is for a timer firing late in a loaded qemu guest; seen:
+	// 6 ms to 70 ms.
+	if d := lost.Sub(lastHeard); d < lifeTime || d > lifeTime+time.Second {
 		t.Errorf("peer dropped %v after its last MKPDU; the MKA Life Time is %v", d, lifeTime)
 	}
 	if st.Secured || st.ControlledPort || st.State == "insecure" {
