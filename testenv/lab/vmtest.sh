@@ -2,8 +2,9 @@
 # Runs Go tests inside the VM lab (make test-vm). Each kernel boots once
 # and runs all of its test binaries; the guest's console streams here with
 # a "[kernel package]" prefix, files the tests write to $MACSECD_LAB_OUT come
-# back under the printed host directory, and the run ends with the
-# summary line "N passed, N failed, N skipped".
+# back under the printed host directory (a listed package's TestLabResults*
+# tests then check them on the host, with MACSECD_LAB_RESULTS set to it),
+# and the run ends with the summary line "N passed, N failed, N skipped".
 #
 # Usage:
 #   vmtest.sh                       every line of testenv/lab/suites
