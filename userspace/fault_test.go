@@ -17,6 +17,8 @@ import (
 func TestFaults(t *testing.T) {
 	cs := macsec.GCMAES128
 	p := newPair(t, cs, strictPolicy(cs))
+	// b's capture sees everything a sends (a's own taps do not see
+	// frames sent with PACKET_QDISC_BYPASS); the faults happen on a.
 	pcap := p.capture(t, p.b, "eth0")
 	ping(t, p.a, p.ipB)
 

@@ -30,7 +30,10 @@ func TestPing(t *testing.T) {
 	for _, cs := range suites {
 		t.Run(cs.String(), func(t *testing.T) {
 			p := newPair(t, cs, strictPolicy(cs))
+			// Each capture sees what the other host sent: frames sent
+			// with PACKET_QDISC_BYPASS skip the sender's own taps.
 			pcap := p.capture(t, p.b, "eth0")
+			pcapA := p.capture(t, p.a, "eth0")
 			ping(t, p.a, p.ipB)
 			ping(t, p.a, p.ipB, "-s", "0")
 			max := p.ba.MTU() - 28 // IPv4 and ICMP headers
@@ -45,6 +48,7 @@ func TestPing(t *testing.T) {
 			}
 			frames := pcap.stop(t)
 			assertOnlyMACsec(t, frames)
+			assertOnlyMACsec(t, pcapA.stop(t))
 			// The wire saw a full-MTU MACsec frame (1514 octets without
 			// FCS) and the protected empty echo: 42 clear octets plus
 			// SecTAG and ICV, with SL giving the short secure data length.
@@ -75,9 +79,11 @@ func TestTCPTransfer(t *testing.T) {
 		t.Run(cs.String(), func(t *testing.T) {
 			p := newPair(t, cs, strictPolicy(cs))
 			pcap := p.capture(t, p.b, "eth0")
+			pcapA := p.capture(t, p.a, "eth0")
 			transferTCP(t, p.a, p.b, p.ipB, size, marker, uint64(cs))
 			frames := pcap.stop(t)
 			assertOnlyMACsec(t, frames)
+			assertOnlyMACsec(t, pcapA.stop(t))
 			for _, f := range frames {
 				if bytes.Contains(f, marker) {
 					t.Fatal("clear-text marker seen on the wire")
