@@ -16,6 +16,9 @@
 #
 # Usage: build-lab.sh [-f]    -f rebuilds even when the stamp matches
 set -euo pipefail
+# One block, parsed whole before it runs: bash otherwise reads a script as
+# it goes, and an edit to this file during a long run would break that run.
+{
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${MACSECD_LAB_CACHE:-/var/cache/macsecd-lab}
 say() { echo "lab: $*"; }
@@ -245,3 +248,5 @@ mv "$work/base.cpio" "$cache/base.cpio"
 echo "$manifest" >"$cache/manifest"
 echo "$stamp" >"$cache/stamp"
 say "built in $cache: base.cpio $(du -h "$cache/base.cpio" | cut -f1), ${kpkgs[*]#*:}"
+exit
+}

@@ -21,6 +21,9 @@
 #      LAB_OUT (host directory for results, default a new /tmp/macsecd-lab.*),
 #      LAB_JOBS (kernels booted at once, default 1)
 set -euo pipefail
+# One block, parsed whole before it runs: bash otherwise reads a script as
+# it goes, and an edit to this file during a long run would break that run.
+{
 cd "$(dirname "$0")/../.."
 GO=${GO:-go}
 cache=${MACSECD_LAB_CACHE:-/var/cache/macsecd-lab}
@@ -261,3 +264,5 @@ echo
 echo "vmtest: results and guest files in $out"
 for k in "${failed[@]}"; do echo "vmtest: FAIL: the $k guest did not complete its run (see above)"; done
 summarise | "$tmp/testsum" && ((${#failed[@]} == 0))
+exit
+}
