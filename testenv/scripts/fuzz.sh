@@ -6,6 +6,9 @@
 #
 # Usage: fuzz.sh [packages...]   (default ./...)
 set -euo pipefail
+# One block, parsed whole before it runs: an edit to this file in the shared
+# tree during a long run cannot break that run.
+{
 cd "$(dirname "$0")/../.."
 GO=${GO:-go}
 fuzztime=${FUZZTIME:-10s}
@@ -50,3 +53,5 @@ echo
 echo "fuzz: ${#targets[@]} targets, ${#failed[@]} failed"
 for f in "${failed[@]}"; do echo "  FAIL $f"; done
 ((${#failed[@]} == 0))
+exit
+}

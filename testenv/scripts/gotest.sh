@@ -9,6 +9,9 @@
 #
 # Usage: gotest.sh [packages...]     Env: GOTESTFLAGS (extra go test flags)
 set -euo pipefail
+# One block, parsed whole before it runs: an edit to this file in the shared
+# tree during a long run cannot break that run.
+{
 cd "$(dirname "$0")/../.."
 GO=${GO:-go}
 
@@ -22,3 +25,5 @@ trap 'rm -rf "$tmp"' EXIT
 $GO build -o "$tmp/testsum" ./testenv/cmd/testsum
 # shellcheck disable=SC2086 # GOTESTFLAGS is a list of flags
 $GO test -json ${GOTESTFLAGS:-} "${@:-./...}" 2>&1 | "$tmp/testsum"
+exit
+}
