@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -37,6 +38,9 @@ type Lab struct {
 	id      string
 	hosts   []*Host
 	bridges int // switch namespaces made so far, for their names
+
+	mu   sync.Mutex
+	cmds []*exec.Cmd // from Host.Command, killed by pid at cleanup
 }
 
 // Host is one network namespace of a Lab.
@@ -228,7 +232,11 @@ func (h *Host) Do(fn func() error) error {
 // (through `ip netns exec`, which also shows the namespace's devices in
 // /sys). Processes still running in the namespace are killed at cleanup.
 func (h *Host) Command(name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", h.Name, name}, args...)...)
+	cmd := exec.Command("ip", append([]string{"netns", "exec", h.Name, name}, args...)...)
+	h.lab.mu.Lock()
+	h.lab.cmds = append(h.lab.cmds, cmd)
+	h.lab.mu.Unlock()
+	return cmd
 }
 
 // Netlink returns a netlink handle bound to h's namespace, valid until the
@@ -241,6 +249,19 @@ func (h *Host) NsHandle() netns.NsHandle { return h.ns }
 
 // close removes the lab's namespaces after killing what still runs in them.
 func (l *Lab) close() {
+	// By pid first: a command still starting up (ip has not yet entered
+	// the namespace) is invisible to the namespace scan in removeNS, and
+	// would otherwise enter the namespace after its name is gone and
+	// outlive the test. ip netns exec execs the command in place, so the
+	// pid is the command's. Kill on a reaped process is a no-op.
+	l.mu.Lock()
+	for _, c := range l.cmds {
+		if c.Process != nil {
+			c.Process.Kill()
+		}
+	}
+	l.cmds = nil
+	l.mu.Unlock()
 	for i := len(l.hosts) - 1; i >= 0; i-- {
 		h := l.hosts[i]
 		if err := removeNS(h.Name); err != nil {
