@@ -1,7 +1,6 @@
 package eapol
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -197,21 +195,11 @@ func TestTshark(t *testing.T) {
 	cb := listen(t, b, mkpdu.EtherTypeEAPOL, mkpdu.PAEGroupAddress)
 
 	pcap := filepath.Join(t.TempDir(), "mka.pcap")
-	dump := b.Command("tcpdump", "-i", "eth0", "--immediate-mode", "-U", "-n", "-w", pcap, "ether", "proto", "0x888e")
-	stderr, err := dump.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dump.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer dump.Process.Kill()
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() && !strings.Contains(sc.Text(), "listening on") {
-	}
+	dump := b.Capture(t, "eth0", pcap, "ether", "proto", "0x888e")
 
 	frames := tsharkFrames()
 	wires := make([][]byte, len(frames))
+	var err error
 	for i, f := range frames {
 		if wires[i], err = f.Marshal(ick); err != nil {
 			t.Fatal(err)
@@ -223,15 +211,12 @@ func TestTshark(t *testing.T) {
 			t.Fatalf("frame %d not received intact", i+1)
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // immediate mode: tcpdump writes each packet as it arrives
-	dump.Process.Signal(syscall.SIGINT)
-	var rest strings.Builder
-	for sc.Scan() {
-		rest.WriteString(sc.Text() + "\n")
+	captured, err := dump.Frames()
+	if err != nil {
+		t.Fatal(err)
 	}
-	dump.Wait()
-	if !strings.Contains(rest.String(), fmt.Sprintf("%d packets captured", len(frames))) {
-		t.Fatalf("tcpdump: %s", rest.String())
+	if len(captured) != len(frames) {
+		t.Fatalf("tcpdump captured %d frames, want %d", len(captured), len(frames))
 	}
 
 	// Expert summary: no error (malformed), warning or note section.

@@ -56,26 +56,8 @@ func wpaWire(t *testing.T, cakHex string) {
 	// namespace's wpa_supplicant sends.
 	conns := []*Conn{listen(t, a, mkpdu.EtherTypeEAPOL, mkpdu.PAEGroupAddress), listen(t, b, mkpdu.EtherTypeEAPOL, mkpdu.PAEGroupAddress)}
 
-	dir := t.TempDir()
 	for i, h := range []*testenv.Host{a, b} {
-		conf := filepath.Join(dir, fmt.Sprintf("wpa-%d.conf", i))
-		err := os.WriteFile(conf, []byte(fmt.Sprintf("eapol_version=3\nap_scan=0\nnetwork={\n\tkey_mgmt=NONE\n\teapol_flags=0\n\tmacsec_policy=1\n\tmka_cak=%s\n\tmka_ckn=%s\n\tmka_priority=%d\n}\n", cakHex, cknHex, 10+i)), 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := h.Command("wpa_supplicant", "-D", "macsec_linux", "-i", "eth0", "-c", conf)
-		var log bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("wpa_supplicant in %s: %v", h.Name, err)
-		}
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-			if t.Failed() {
-				t.Logf("wpa_supplicant in %s:\n%s", h.Name, log.String())
-			}
-		})
+		testenv.WPASupplicant{CAK: cak, CKN: ckn, Priority: 10 + i}.Start(t, h, "eth0")
 	}
 
 	type seen struct{ frames, live, sakUse, distSAK int }
@@ -209,23 +191,7 @@ func acceptsOurs(t *testing.T, version uint8, extra func(*mkpdu.MKPDU)) {
 	lab.VethMAC(a, "eth0", macA, b, "eth0", macB)
 	conn := listen(t, b, mkpdu.EtherTypeEAPOL, mkpdu.PAEGroupAddress)
 
-	conf := filepath.Join(t.TempDir(), "wpa.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("eapol_version=3\nap_scan=0\nnetwork={\n\tkey_mgmt=NONE\n\teapol_flags=0\n\tmacsec_policy=1\n\tmka_cak=%s\n\tmka_ckn=%s\n\tmka_priority=10\n}\n", cakHex, cknHex)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := a.Command("wpa_supplicant", "-D", "macsec_linux", "-i", "eth0", "-c", conf, "-d")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("wpa_supplicant:\n%s", log.String())
-		}
-	})
+	testenv.WPASupplicant{CAK: cak, CKN: ckn, Priority: 10}.Start(t, a, "eth0")
 
 	mi := mkpdu.MI{0x6d, 0x61, 0x63, 0x73, 0x65, 0x63, 0x64, 1, 2, 3, 4, version}
 	var mn uint32
