@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -31,9 +30,7 @@ import (
 // validated the request, and its protected echo reply must validate in
 // the engine back to the reply the kernel's IP stack built.
 func TestKernelInterop(t *testing.T) {
-	if os.Getenv("MACSECD_LAB_KERNEL") == "" {
-		t.Fatal("MACSECD_LAB_KERNEL unset: vmlab tests run inside the VM lab (make test-vm)")
-	}
+	testenv.LabKernel(t)
 	testenv.RequireRoot(t)
 	for _, c := range []struct {
 		ip      string // iproute2's cipher name
@@ -77,16 +74,16 @@ func kernelInterop(t *testing.T, cipherName string, cs macsec.CipherSuite, encry
 		return []string{"pn", fmt.Sprint(pn)}
 	}
 	onOff := map[bool]string{true: "on", false: "off"}
-	run(t, k, "ip", "link", "add", "link", "eth0", "macsec0", "type", "macsec",
+	k.Run(t, "ip", "link", "add", "link", "eth0", "macsec0", "type", "macsec",
 		"port", "1", "encrypt", onOff[encrypt], "cipher", cipherName)
-	run(t, k, append(append([]string{"ip", "macsec", "add", "macsec0", "tx", "sa", "0"}, pnArgs(ssciK)...),
+	k.Run(t, append(append([]string{"ip", "macsec", "add", "macsec0", "tx", "sa", "0"}, pnArgs(ssciK)...),
 		"on", "key", "01", hex.EncodeToString(keyK))...)
-	run(t, k, "ip", "macsec", "add", "macsec0", "rx", "port", "1", "address", macE.String())
-	run(t, k, append(append([]string{"ip", "macsec", "add", "macsec0", "rx", "port", "1", "address", macE.String(),
+	k.Run(t, "ip", "macsec", "add", "macsec0", "rx", "port", "1", "address", macE.String())
+	k.Run(t, append(append([]string{"ip", "macsec", "add", "macsec0", "rx", "port", "1", "address", macE.String(),
 		"sa", "0"}, pnArgs(ssciE)...), "on", "key", "02", hex.EncodeToString(keyE))...)
-	run(t, k, "ip", "addr", "add", "10.9.0.1/24", "dev", "macsec0")
-	run(t, k, "ip", "link", "set", "macsec0", "up")
-	run(t, k, "ip", "neigh", "replace", "10.9.0.2", "lladdr", macE.String(), "dev", "macsec0", "nud", "permanent")
+	k.Run(t, "ip", "addr", "add", "10.9.0.1/24", "dev", "macsec0")
+	k.Run(t, "ip", "link", "set", "macsec0", "up")
+	k.Run(t, "ip", "neigh", "replace", "10.9.0.2", "lladdr", macE.String(), "dev", "macsec0", "nud", "permanent")
 
 	// Engine side: a SoftSecY and a packet socket on the wire.
 	sciK, sciE := macsec.MakeSCI(macK, 1), macsec.MakeSCI(macE, 1)
@@ -158,7 +155,7 @@ func kernelInterop(t *testing.T, cipherName string, cs macsec.CipherSuite, encry
 	}
 	// The kernel's view of the engine's frames: three validated, on the
 	// receive SC for the engine's SCI.
-	out := run(t, k, "ip", "-s", "macsec", "show", "macsec0")
+	out := k.Run(t, "ip", "-s", "macsec", "show", "macsec0")
 	rxsc := kernelStats(out, "RXSC:")
 	if rxsc["InPktsOK"] != "3" || rxsc["InPktsNotValid"] != "0" || rxsc["InPktsLate"] != "0" {
 		t.Errorf("kernel receive SC counters %v, want InPktsOK 3 and no drops\n%s", rxsc, out)
@@ -263,13 +260,4 @@ func kernelStats(out, marker string) map[string]string {
 		}
 	}
 	return nil
-}
-
-func run(t *testing.T, h *testenv.Host, args ...string) string {
-	t.Helper()
-	out, err := h.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %s: %v\n%s", h.Name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
 }
