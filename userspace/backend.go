@@ -159,7 +159,7 @@ func (b *Backend) open() error {
 		}
 	}
 	if !cfg.KeepParentTraffic {
-		iso, err := isolateParent(b.parent.Index)
+		iso, err := isolateParent(b.parent.Name, append([]uint16{macsec.EtherType}, cfg.EAPOLEtherTypes...), cfg.Logger)
 		if err != nil {
 			return fmt.Errorf("userspace: isolate parent %s: %w", b.parent.Name, err)
 		}
@@ -231,7 +231,7 @@ func (b *Backend) interrupt() {
 }
 
 // release closes whatever open and New created; no data-path goroutine
-// may be running. The parent's filters are removed by the supervisor,
+// may be running. The parent's isolation is removed by the supervisor,
 // which runs in the backend's namespace, or by New on failure.
 func (b *Backend) release() {
 	b.interrupt()
@@ -251,7 +251,7 @@ func (b *Backend) release() {
 }
 
 // Close stops the data path, deletes the TAP interface (it exists only
-// while the backend holds it open), removes the parent's filters, zeroes
+// while the backend holds it open), removes the parent's isolation, zeroes
 // every key and closes the EAPOL FrameConn.
 func (b *Backend) Close() error {
 	b.mu.Lock()

@@ -44,9 +44,10 @@ type Config struct {
 	// an IPv6 stack on it would send neighbour discovery in the clear.
 	KeepParentIPv6 bool
 	// KeepParentTraffic leaves the parent's own traffic alone. By default
-	// the backend drops, with a tc filter on the parent, every frame the
-	// host's stack would receive or send there: the backend's sockets see
-	// received frames before the filter and send around it, so only
+	// the backend drops, with an nftables netdev table on the parent
+	// ("macsecd-<parent>"), every frame the host's stack would receive or
+	// send there: the backend's sockets see received frames before the
+	// table's ingress chain and send around its egress chain, so only
 	// MACsec and EAPOL pass, and a clear frame injected on the wire cannot
 	// reach the host through the parent.
 	KeepParentTraffic bool

@@ -66,6 +66,14 @@ func newPair(t *testing.T, cs macsec.CipherSuite, pol macsec.Policy) *pair {
 // newPairQueues is newPair with the given number of worker pairs.
 func newPairQueues(t *testing.T, cs macsec.CipherSuite, pol macsec.Policy, queues int) *pair {
 	t.Helper()
+	p := newTopology(t, cs, pol, queues)
+	p.startBoth(t)
+	return p
+}
+
+// newTopology builds the hosts and their veth, with no backend yet.
+func newTopology(t *testing.T, cs macsec.CipherSuite, pol macsec.Policy, queues int) *pair {
+	t.Helper()
 	lab := testenv.New(t)
 	p := &pair{lab: lab, a: lab.Host("a"), b: lab.Host("b"), macA: macA, macB: macB,
 		ipA: "10.77.0.1", ipB: "10.77.0.2", suite: cs, policy: pol, parentMTU: 1500,
@@ -73,9 +81,14 @@ func newPairQueues(t *testing.T, cs macsec.CipherSuite, pol macsec.Policy, queue
 	lab.VethMAC(p.a, "eth0", macA, p.b, "eth0", macB)
 	p.keyA, p.keyB = testKey(cs, 0xa0), testKey(cs, 0xb0)
 	p.sciA, p.sciB = macsec.MakeSCI(macA, 1), macsec.MakeSCI(macB, 1)
+	return p
+}
+
+// startBoth starts a backend on each host, with static SAs for the other.
+func (p *pair) startBoth(t *testing.T) {
+	t.Helper()
 	p.ba = p.start(t, p.a, p.tapA, p.ipA, p.keyA, p.keyB, p.sciB, 1, 2, 0)
 	p.bb = p.start(t, p.b, p.tapB, p.ipB, p.keyB, p.keyA, p.sciA, 2, 1, 0)
-	return p
 }
 
 // start creates a backend in h with a transmit SA (key tx) and a receive

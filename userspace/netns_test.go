@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/mdlayher/packet"
 
 	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/mka/mkpdu"
 	"github.com/macsecd/macsecd/testenv"
-	"github.com/macsecd/macsecd/userspace/afpacket"
 )
 
 // TestPing checks basic reachability through the TAPs for every suite,
@@ -217,10 +217,16 @@ func TestInjectedClearFrame(t *testing.T) {
 					return err
 				}
 				defer c.Close()
-				// Around a's own egress filter: the injector stands for
-				// an attacker on the wire.
-				if err := afpacket.BypassQdisc(c); err != nil {
+				// The injector stands for an attacker on the wire, whose
+				// own port passes anything: without a's egress chain.
+				nft, err := nftables.New()
+				if err != nil {
 					return err
+				}
+				nft.DelChain(&nftables.Chain{Name: "egress",
+					Table: &nftables.Table{Name: "macsecd-eth0", Family: nftables.TableFamilyNetdev}})
+				if err := nft.Flush(); err != nil {
+					return fmt.Errorf("remove a's egress chain: %w", err)
 				}
 				for i := 0; i < 3; i++ {
 					if _, err := c.WriteTo(frame, &packet.Addr{HardwareAddr: p.macB}); err != nil {
