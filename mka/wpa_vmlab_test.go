@@ -3,7 +3,6 @@
 package mka
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,9 +18,7 @@ import (
 // side (ip macsec show) must carry the key identifier we use, for its
 // transmit SA and for its receive SA of our SC.
 func TestWPASupplicantKaY(t *testing.T) {
-	if os.Getenv("MACSECD_LAB_KERNEL") == "" {
-		t.Fatal("MACSECD_LAB_KERNEL unset: vmlab tests run inside the VM lab (make test-vm)")
-	}
+	testenv.LabKernel(t)
 	for _, tc := range []struct {
 		name        string
 		ours, wpa   int

@@ -26,9 +26,7 @@ import (
 // key server distributes unwraps under our KEK. With a 256-bit CAK this
 // checks the 256-bit ICK and KEK derivations against wpa_supplicant.
 func TestWPASupplicantWire(t *testing.T) {
-	if os.Getenv("MACSECD_LAB_KERNEL") == "" {
-		t.Fatal("MACSECD_LAB_KERNEL unset: vmlab tests run inside the VM lab (make test-vm)")
-	}
+	testenv.LabKernel(t)
 	for _, tc := range []struct{ name, cak string }{
 		{"CAK-128", "0123456789abcdef0123456789abcdef"},
 		{"CAK-256", "0123456789abcdef0123456789abcdeffedcba9876543210fedcba9876543210"},
@@ -160,9 +158,7 @@ func hexLines(frames [][]byte) string {
 // Variants: MKA version 1 as wpa_supplicant itself speaks, and MKA version 3
 // with an Announcement, an unknown parameter set and the ICV Indicator.
 func TestWPASupplicantAcceptsOurs(t *testing.T) {
-	if os.Getenv("MACSECD_LAB_KERNEL") == "" {
-		t.Fatal("MACSECD_LAB_KERNEL unset: vmlab tests run inside the VM lab (make test-vm)")
-	}
+	testenv.LabKernel(t)
 	for _, v := range []struct {
 		name  string
 		extra func(p *mkpdu.MKPDU)
