@@ -51,7 +51,7 @@ func newFrameConn(parent *net.Interface, mac net.HardwareAddr) (*FrameConn, erro
 	if err != nil {
 		return nil, fmt.Errorf("userspace: EAPOL socket on %s: %w", parent.Name, err)
 	}
-	// Around the parent's egress drop filter, like the data sockets.
+	// Straight to the driver, like the data sockets.
 	if err := afpacket.BypassQdisc(tx); err != nil {
 		tx.Close()
 		return nil, fmt.Errorf("userspace: EAPOL socket on %s: %w", parent.Name, err)

@@ -94,8 +94,9 @@ func Listen(ifi *net.Interface, cfg Config) (*Conn, error) {
 		// Our own transmissions are not input.
 		{"PACKET_IGNORE_OUTGOING", unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1},
 		// Frames go straight to the driver: the qdisc would only add a lock
-		// and a queue in front of a socket that already batches (and the
-		// backend's drop filter on the parent's egress).
+		// and a queue in front of a socket that already batches. (The
+		// netdev egress hook still runs: the backend's isolation chain
+		// there passes MACsec and EAPOL by EtherType.)
 		{"PACKET_QDISC_BYPASS", unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1},
 	}
 	if cfg.BufferBytes > 0 {
