@@ -32,9 +32,9 @@ tools=(busybox iproute2 wpasupplicant tcpdump ethtool kmod)
 kernels=(debian-6.12:linux-image-6.12-amd64 debian-6.1:linux-image-amd64)
 # macsec asks for gcm(aes) only when the first SA is added; load the crypto
 # up front so that request finds AES-NI and CLMUL implementations.
-# bridge serves testenv's Lab.Bridge. sch_ingress (clsact) and cls_bpf
-# carry the userspace backend's drop filter on the parent.
-modules=(macsec veth tun bridge sch_ingress cls_bpf gcm ghash-generic aesni-intel ghash-clmulni-intel ctr)
+# bridge serves testenv's Lab.Bridge. nf_tables (netdev family built in)
+# carries the userspace backend's isolation table on the parent.
+modules=(macsec veth tun bridge nf_tables gcm ghash-generic aesni-intel ghash-clmulni-intel ctr)
 
 for c in apt-get apt-cache dpkg-deb depmod modprobe cpio ldd; do
 	command -v "$c" >/dev/null || die "missing $c (see .ci/run)"
