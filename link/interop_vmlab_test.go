@@ -50,8 +50,8 @@ func interop(t *testing.T, cs macsec.CipherSuite, encrypt bool) {
 	}
 	k.y = y
 	t.Cleanup(func() { y.Close() })
-	sh(t, k.h, "ip", "addr", "add", k.ip+"/24", "dev", "ms0")
-	sh(t, k.h, "ip", "neigh", "add", u.ip, "lladdr", u.mac.String(), "dev", "ms0")
+	k.h.Run(t, "ip", "addr", "add", k.ip+"/24", "dev", "ms0")
+	k.h.Run(t, "ip", "neigh", "add", u.ip, "lladdr", u.mac.String(), "dev", "ms0")
 	// XPN suites start just below 2^32 so that the frames cross into the
 	// upper PN half on both sides (the 64-bit PN attribute, and the IV's
 	// PN beyond the SecTAG's 32 bits).

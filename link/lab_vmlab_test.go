@@ -9,21 +9,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/testenv"
 )
-
-// labKernel names the running lab kernel (MACSECD_LAB_KERNEL).
-func labKernel(t *testing.T) string {
-	k := os.Getenv("MACSECD_LAB_KERNEL")
-	if k == "" {
-		t.Fatal("MACSECD_LAB_KERNEL is not set: vmlab tests run inside the VM lab (make test-vm)")
-	}
-	return k
-}
 
 // labOut returns $MACSECD_LAB_OUT/link/<kernel>, created.
 func labOut(t *testing.T) string {
@@ -31,7 +21,7 @@ func labOut(t *testing.T) string {
 	if base == "" {
 		t.Fatal("MACSECD_LAB_OUT is not set: vmlab tests run inside the VM lab (make test-vm)")
 	}
-	dir := filepath.Join(base, "link", labKernel(t))
+	dir := filepath.Join(base, "link", testenv.LabKernel(t))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -62,16 +52,6 @@ func dialIn(t *testing.T, h *testenv.Host) *Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// sh runs a command in h's namespace and returns its output.
-func sh(t *testing.T, h *testenv.Host, args ...string) string {
-	t.Helper()
-	out, err := h.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s in %s: %v\n%s", strings.Join(args, " "), h.Name, err, out)
-	}
-	return string(out)
 }
 
 // quietIPv6 disables IPv6 in h's namespace so that no neighbour discovery
@@ -136,7 +116,7 @@ func newPair(t *testing.T, p macsec.Policy) (a, b *node) {
 				t.Errorf("Close: %v", err)
 			}
 		})
-		sh(t, n.h, "ip", "addr", "add", n.ip+"/24", "dev", "ms0")
+		n.h.Run(t, "ip", "addr", "add", n.ip+"/24", "dev", "ms0")
 	}
 	return a, b
 }

@@ -22,7 +22,7 @@ func TestPingAllSuites(t *testing.T) {
 				a, b := newPair(t, pairPolicy(cs, encrypt))
 				keyUp(t, a, b, cs)
 				const n = 3
-				sh(t, a.h, "ping", "-c", fmt.Sprint(n), "-i", "0.2", "-W", "5", b.ip)
+				a.h.Run(t, "ping", "-c", fmt.Sprint(n), "-i", "0.2", "-W", "5", b.ip)
 				for _, x := range []struct{ n, peer *node }{{a, b}, {b, a}} {
 					checkBuffersZero(t, x.n.c)
 					st, err := x.n.y.State()
@@ -77,7 +77,7 @@ func checkSettings(t *testing.T, st *State, cs macsec.CipherSuite, encrypt bool,
 // for the same interface.
 func checkAgainstIP(t *testing.T, n *node, st *State) {
 	t.Helper()
-	compareIPMacsec(t, st, sh(t, n.h, "ip", "-s", "macsec", "show", "ms0"))
+	compareIPMacsec(t, st, n.h.Run(t, "ip", "-s", "macsec", "show", "ms0"))
 	l, err := n.c.LinkByName("ms0")
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func checkAgainstIP(t *testing.T, n *node, st *State) {
 	if l.Settings != st.Settings {
 		t.Errorf("rtnetlink says %+v, the dump %+v", l.Settings, st.Settings)
 	}
-	ip, err := ipLinkMacsec(sh(t, n.h, "ip", "-d", "link", "show", "ms0"))
+	ip, err := ipLinkMacsec(n.h.Run(t, "ip", "-d", "link", "show", "ms0"))
 	if err != nil {
 		t.Fatal(err)
 	}

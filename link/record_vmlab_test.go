@@ -55,17 +55,17 @@ func TestRecordFixtures(t *testing.T) {
 			}
 			write(t, out, fs.name+"-link.bin", linkMsgs)
 			write(t, out, fs.name+"-dump.bin", dumpMsgs)
-			writeText(t, out, fs.name+"-iplink.txt", sh(t, h, "ip", "-d", "link", "show", "ms0"))
-			writeText(t, out, fs.name+"-ipmacsec.txt", sh(t, h, "ip", "-s", "macsec", "show", "ms0"))
+			writeText(t, out, fs.name+"-iplink.txt", h.Run(t, "ip", "-d", "link", "show", "ms0"))
+			writeText(t, out, fs.name+"-ipmacsec.txt", h.Run(t, "ip", "-s", "macsec", "show", "ms0"))
 		})
 	}
 	t.Run("traffic", func(t *testing.T) {
 		cs := fixtureSuites[0].suite
 		a, b := newPair(t, pairPolicy(cs, true))
 		keyUp(t, a, b, cs)
-		sh(t, a.h, "ping", "-c", "3", "-W", "5", b.ip)
+		a.h.Run(t, "ping", "-c", "3", "-W", "5", b.ip)
 		write(t, out, "traffic-dump.bin", rawDump(t, a.c))
-		writeText(t, out, "traffic-ipmacsec.txt", sh(t, a.h, "ip", "-s", "macsec", "show", "ms0"))
+		writeText(t, out, "traffic-ipmacsec.txt", a.h.Run(t, "ip", "-s", "macsec", "show", "ms0"))
 	})
 }
 

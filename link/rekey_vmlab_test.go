@@ -136,7 +136,7 @@ func TestRekeyNoLoss(t *testing.T) {
 			a, b := newPair(t, p)
 			keyUp(t, a, b, cs)
 			// The first datagram must find ARP resolved.
-			sh(t, a.h, "ping", "-c", "1", "-W", "5", b.ip)
+			a.h.Run(t, "ping", "-c", "1", "-W", "5", b.ip)
 			ab := startFlow(t, a, b, 7001)
 			ba := startFlow(t, b, a, 7002)
 			time.Sleep(300 * time.Millisecond)

@@ -17,7 +17,7 @@ func TestSecYPolicyAndPort(t *testing.T) {
 	cs := macsec.GCMAES256
 	a, b := newPair(t, pairPolicy(cs, true))
 	keyUp(t, a, b, cs)
-	sh(t, a.h, "ping", "-c", "1", "-W", "5", b.ip)
+	a.h.Run(t, "ping", "-c", "1", "-W", "5", b.ip)
 
 	// Controlled Port down: nothing passes; up again: traffic resumes.
 	if err := b.y.SetControlledPort(false); err != nil {
@@ -29,7 +29,7 @@ func TestSecYPolicyAndPort(t *testing.T) {
 	if err := b.y.SetControlledPort(true); err != nil {
 		t.Fatal(err)
 	}
-	sh(t, a.h, "ping", "-c", "1", "-W", "5", b.ip)
+	a.h.Run(t, "ping", "-c", "1", "-W", "5", b.ip)
 
 	// Changeable settings change in place, and the kernel reports them.
 	p := pairPolicy(cs, false)
@@ -47,7 +47,7 @@ func TestSecYPolicyAndPort(t *testing.T) {
 		t.Errorf("Status after SetPolicy: %+v\nwant policy %+v", st, p)
 	}
 	checkAgainstIP(t, a, mustState(t, a))
-	sh(t, a.h, "ping", "-c", "1", "-W", "5", b.ip) // integrity only now on a's side, b still validates
+	a.h.Run(t, "ping", "-c", "1", "-W", "5", b.ip) // integrity only now on a's side, b still validates
 
 	// The kernel refuses confidentiality offsets; nothing changes.
 	p30 := p
