@@ -29,21 +29,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// labKernel names the running lab kernel and fails outside the lab.
-func labKernel(t *testing.T) string {
-	t.Helper()
-	k := os.Getenv("MACSECD_LAB_KERNEL")
-	if k == "" {
-		t.Fatal("MACSECD_LAB_KERNEL is not set: vmlab tests run inside the VM lab (make test-vm)")
-	}
-	return k
-}
-
 // requireCustom fails unless the custom (netdevsim) kernel runs; the suites
 // file runs the netdevsim tests only there.
 func requireCustom(t *testing.T) {
 	t.Helper()
-	if k := labKernel(t); k != "custom" {
+	if k := testenv.LabKernel(t); k != "custom" {
 		t.Fatalf("netdevsim tests need the custom lab kernel, running %s: fix testenv/lab/suites", k)
 	}
 }
@@ -98,16 +88,6 @@ func dialIn(t *testing.T, h *testenv.Host) *link.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// sh runs a command in h's namespace and returns its output.
-func sh(t *testing.T, h *testenv.Host, args ...string) string {
-	t.Helper()
-	out, err := h.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s in %s: %v\n%s", strings.Join(args, " "), h.Name, err, out)
-	}
-	return string(out)
 }
 
 // newIn runs New in h's namespace, where it reads the parent's driver.
@@ -186,7 +166,7 @@ func TestNetdevsimDetect(t *testing.T) {
 	}
 
 	// Every feature ethtool -k prints by the kernel's name agrees with ours.
-	ek := sh(t, a, "ethtool", "-k", dev)
+	ek := a.Run(t, "ethtool", "-k", dev)
 	line := regexp.MustCompile(`(?m)^\s*([a-z0-9_-]+): (on|off)( \[fixed\])?$`)
 	compared := 0
 	for _, m := range line.FindAllStringSubmatch(ek, -1) {
@@ -210,7 +190,7 @@ func TestNetdevsimDetect(t *testing.T) {
 	if caps.PHY || !strings.Contains(caps.PHYWhy, "EOPNOTSUPP") {
 		t.Errorf("PHY probe: %v, %q; want refused with EOPNOTSUPP", caps.PHY, caps.PHYWhy)
 	}
-	if out := sh(t, a, "ip", "-o", "link", "show"); strings.Contains(out, "msprobe") {
+	if out := a.Run(t, "ip", "-o", "link", "show"); strings.Contains(out, "msprobe") {
 		t.Errorf("the PHY probe left its scratch interface:\n%s", out)
 	}
 	if err := a.Do(func() error {
@@ -251,7 +231,7 @@ func TestNetdevsimMACOffload(t *testing.T) {
 	if m, err := y.Offload(); err != nil || m != link.OffloadMAC {
 		t.Errorf("Offload() = %v, %v; want mac", m, err)
 	}
-	if out := sh(t, a, "ip", "-d", "link", "show", "ms0"); !strings.Contains(out, "offload mac") {
+	if out := a.Run(t, "ip", "-d", "link", "show", "ms0"); !strings.Contains(out, "offload mac") {
 		t.Errorf("ip -d link show ms0 does not say offload mac:\n%s", out)
 	}
 
@@ -290,7 +270,7 @@ func TestNetdevsimMACOffload(t *testing.T) {
 	if status.Backend != "offload" || status.Offload != "mac" || len(status.TxSC.SAs) != 1 || len(status.RxSCs) != 1 {
 		t.Errorf("Status: backend %q offload %q, %d TX SAs, %d RX SCs", status.Backend, status.Offload, len(status.TxSC.SAs), len(status.RxSCs))
 	}
-	ims := sh(t, a, "ip", "macsec", "show", "ms0")
+	ims := a.Run(t, "ip", "macsec", "show", "ms0")
 	for _, s := range []string{"offload: mac", sak(0x11).ID.String(), peerSCI.String()} {
 		if !strings.Contains(ims, s) {
 			t.Errorf("ip macsec show ms0 lacks %q:\n%s", s, ims)
@@ -328,7 +308,7 @@ func TestNetdevsimMACOffload(t *testing.T) {
 		t.Errorf("after offload off: %+v, %v", status, err)
 	}
 	must("SetOffload(mac)", y.SetOffload(link.OffloadMAC))
-	if out := sh(t, a, "ip", "-d", "link", "show", "ms0"); !strings.Contains(out, "offload mac") || !strings.Contains(out, ",UP") {
+	if out := a.Run(t, "ip", "-d", "link", "show", "ms0"); !strings.Contains(out, "offload mac") || !strings.Contains(out, ",UP") {
 		t.Errorf("after UPD_OFFLOAD mac, ms0 is not offloaded and up:\n%s", out)
 	}
 }
@@ -362,7 +342,7 @@ func TestNetdevsimSecYLimitFallback(t *testing.T) {
 		t.Errorf("4th offloaded SecY: %q does not name the limit", err)
 	}
 	t.Logf("4th offloaded SecY: %v", err)
-	if out := sh(t, a, "ip", "-o", "link", "show"); strings.Contains(out, "ms3") {
+	if out := a.Run(t, "ip", "-o", "link", "show"); strings.Contains(out, "ms3") {
 		t.Fatalf("the refused SecY left ms3 behind:\n%s", out)
 	}
 
@@ -400,7 +380,7 @@ func TestNetdevsimSecYLimitFallback(t *testing.T) {
 	if err != nil || st.Backend != "kernel" || st.Offload != "off" || st.Interface != "ms3" {
 		t.Errorf("fallback SecY status %+v, %v", st, err)
 	}
-	if out := sh(t, a, "ip", "-d", "link", "show", "ms3"); strings.Contains(out, "offload mac") {
+	if out := a.Run(t, "ip", "-d", "link", "show", "ms3"); strings.Contains(out, "offload mac") {
 		t.Errorf("fallback SecY is offloaded:\n%s", out)
 	}
 	t.Logf("taken: %s", c.Reason)
@@ -410,7 +390,7 @@ func TestNetdevsimSecYLimitFallback(t *testing.T) {
 // and says why, offload mac is refused with EOPNOTSUPP, and backend =
 // offload is an error before anything is created.
 func TestVethAuto(t *testing.T) {
-	labKernel(t)
+	testenv.LabKernel(t)
 	lab := testenv.New(t)
 	a := lab.Host("a")
 	lab.Veth(a, "eth0", lab.Host("b"), "eth0")
