@@ -19,10 +19,16 @@ func (f *fatalRecorder) Fatalf(format string, args ...any) { f.msg = fmt.Sprintf
 
 func TestHostRun(t *testing.T) {
 	lab := New(t)
-	a := lab.Host("a")
-	// Run executes in a's namespace: only its own loopback is there.
-	if out := a.Run(t, "ip", "-o", "link", "show"); !strings.Contains(out, "lo:") || strings.Count(out, "\n") != 1 {
-		t.Errorf("ip link show in a new namespace:\n%s", out)
+	a, b := lab.Host("a"), lab.Host("b")
+	lab.Veth(a, "eth0", b, "eth1")
+	// Run executes in the host's namespace: each sees only its own end.
+	for _, c := range []struct {
+		h         *Host
+		own, peer string
+	}{{a, "eth0@", "eth1@"}, {b, "eth1@", "eth0@"}} {
+		if out := c.h.Run(t, "ip", "-o", "link", "show"); !strings.Contains(out, c.own) || strings.Contains(out, c.peer) {
+			t.Errorf("ip link show in %s, want %s and not %s:\n%s", c.h.Name, c.own, c.peer, out)
+		}
 	}
 	rec := &fatalRecorder{TB: t}
 	a.Run(rec, "ip", "link", "show", "nosuchdev")
