@@ -118,33 +118,69 @@ func ReadPcap(path string) ([][]byte, error) {
 // micro- or nanosecond timestamps) with Ethernet link type. The frames
 // alias b.
 func ParsePcap(b []byte) ([][]byte, error) {
+	recs, err := ParsePcapRecords(b)
+	if err != nil {
+		return nil, err
+	}
+	frames := make([][]byte, len(recs))
+	for i, r := range recs {
+		frames[i] = r.Frame
+	}
+	return frames, nil
+}
+
+// PcapRecord is one frame of a pcap file and when it was captured.
+type PcapRecord struct {
+	Time  time.Time
+	Frame []byte // aliases the parsed file
+}
+
+// ErrPcapCut reports a pcap file whose last record is cut short, as a file
+// tcpdump is still writing may be.
+var ErrPcapCut = errors.New("pcap file cut short")
+
+// ParsePcapRecords is ParsePcap with each frame's capture time. If the
+// file ends inside a record it returns the whole records before it with an
+// error wrapping ErrPcapCut, so that a capture still being written can be
+// read up to its last complete frame.
+func ParsePcapRecords(b []byte) ([]PcapRecord, error) {
 	if len(b) < 24 {
 		return nil, errors.New("short file header")
 	}
 	var bo binary.ByteOrder
+	nano := false
 	switch binary.LittleEndian.Uint32(b) {
-	case 0xa1b2c3d4, 0xa1b23c4d:
+	case 0xa1b2c3d4:
 		bo = binary.LittleEndian
-	case 0xd4c3b2a1, 0x4d3cb2a1:
+	case 0xa1b23c4d:
+		bo, nano = binary.LittleEndian, true
+	case 0xd4c3b2a1:
 		bo = binary.BigEndian
+	case 0x4d3cb2a1:
+		bo, nano = binary.BigEndian, true
 	default:
 		return nil, fmt.Errorf("bad magic %#x (not a classic pcap file)", binary.LittleEndian.Uint32(b))
 	}
 	if lt := bo.Uint32(b[20:]); lt != 1 {
 		return nil, fmt.Errorf("link type %d, want 1 (Ethernet)", lt)
 	}
-	var frames [][]byte
+	var recs []PcapRecord
 	for off := 24; off < len(b); {
 		if len(b)-off < 16 {
-			return nil, fmt.Errorf("truncated record header at offset %d", off)
+			return recs, fmt.Errorf("truncated record header at offset %d: %w", off, ErrPcapCut)
 		}
+		sec, frac := bo.Uint32(b[off:]), bo.Uint32(b[off+4:])
 		incl := uint64(bo.Uint32(b[off+8:]))
 		off += 16
 		if incl > uint64(len(b)-off) {
-			return nil, fmt.Errorf("record at offset %d: %d octets, %d left", off-16, incl, len(b)-off)
+			return recs, fmt.Errorf("record at offset %d: %d octets, %d left: %w", off-16, incl, len(b)-off, ErrPcapCut)
 		}
-		frames = append(frames, b[off:off+int(incl):off+int(incl)])
+		ns := int64(frac)
+		if !nano {
+			ns *= 1000
+		}
+		recs = append(recs, PcapRecord{Time: time.Unix(int64(sec), ns), Frame: b[off : off+int(incl) : off+int(incl)]})
 		off += int(incl)
 	}
-	return frames, nil
+	return recs, nil
 }

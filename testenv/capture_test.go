@@ -3,10 +3,12 @@ package testenv
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mdlayher/packet"
 )
@@ -89,6 +91,34 @@ func TestParsePcap(t *testing.T) {
 		_, err := ParsePcap(c.b)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", name, err, c.want)
+		}
+	}
+}
+
+// TestParsePcapRecords checks capture times in both timestamp resolutions
+// and that a file cut inside its last record yields the records before it.
+func TestParsePcapRecords(t *testing.T) {
+	r1, r2 := bytes.Repeat([]byte{0xaa}, 60), bytes.Repeat([]byte{0xbb}, 14)
+	for _, c := range []struct {
+		magic uint32
+		frac  uint32
+		want  time.Duration // of the second record's fraction
+	}{{0xa1b2c3d4, 250000, 250 * time.Millisecond}, {0xa1b23c4d, 250000, 250 * time.Microsecond}} {
+		b := pcapFile(binary.BigEndian, 1, r1, r2)
+		binary.BigEndian.PutUint32(b, c.magic)
+		binary.BigEndian.PutUint32(b[24+16+len(r1)+4:], c.frac)
+		recs, err := ParsePcapRecords(b)
+		if err != nil || len(recs) != 2 || !bytes.Equal(recs[1].Frame, r2) {
+			t.Fatalf("%#x: %v, %v", c.magic, recs, err)
+		}
+		if !recs[0].Time.Equal(time.Unix(0, 0)) || !recs[1].Time.Equal(time.Unix(1, int64(c.want))) {
+			t.Errorf("%#x: times %v, %v", c.magic, recs[0].Time, recs[1].Time)
+		}
+		for _, cut := range []int{len(b) - 1, 24 + 16 + len(r1) + 5} {
+			recs, err := ParsePcapRecords(b[:cut])
+			if !errors.Is(err, ErrPcapCut) || len(recs) != 1 || !bytes.Equal(recs[0].Frame, r1) {
+				t.Errorf("%#x cut at %d: %d records, %v; want the first and ErrPcapCut", c.magic, cut, len(recs), err)
+			}
 		}
 	}
 }

@@ -28,17 +28,6 @@ import (
 
 const etherTypeMACsec = 0x88e5
 
-// labKernel returns the lab kernel name and fails outside the VM lab: a
-// vmlab test that runs elsewhere must not pass by accident.
-func labKernel(t *testing.T) string {
-	t.Helper()
-	k := os.Getenv("MACSECD_LAB_KERNEL")
-	if k == "" {
-		t.Fatal("MACSECD_LAB_KERNEL unset: vmlab tests run inside the VM lab (make test-vm)")
-	}
-	return k
-}
-
 // outDir is where files for the host go ($MACSECD_LAB_OUT).
 func outDir(t *testing.T) string {
 	if d := os.Getenv("MACSECD_LAB_OUT"); d != "" {
@@ -47,19 +36,10 @@ func outDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-func run(t *testing.T, h *Host, args ...string) string {
-	t.Helper()
-	out, err := h.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %s: %v\n%s", h.Name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 // TestLabKernel checks the guest environment the lab promises: the kernel
 // name, netlink, the tools on PATH, and kernel MACsec.
 func TestLabKernel(t *testing.T) {
-	k := labKernel(t)
+	k := LabKernel(t)
 	links, err := netlink.LinkList()
 	if err != nil {
 		t.Fatalf("netlink link list: %v", err)
@@ -82,8 +62,8 @@ func TestLabKernel(t *testing.T) {
 	lab := New(t)
 	a := lab.Host("a")
 	lab.Veth(a, "eth0", lab.Host("b"), "eth0")
-	run(t, a, "ip", "link", "add", "link", "eth0", "macsec0", "type", "macsec")
-	out := run(t, a, "ip", "-d", "link", "show", "macsec0")
+	a.Run(t, "ip", "link", "add", "link", "eth0", "macsec0", "type", "macsec")
+	out := a.Run(t, "ip", "-d", "link", "show", "macsec0")
 	if !strings.Contains(out, "macsec") {
 		t.Errorf("macsec0 is not a macsec link:\n%s", out)
 	}
@@ -107,7 +87,7 @@ var suites = []suite{
 // cipher suite, pings across, and checks on the wire that only encrypted
 // MACsec frames pass (a pcap of each goes to $MACSECD_LAB_OUT).
 func TestStaticKeys(t *testing.T) {
-	labKernel(t)
+	LabKernel(t)
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
 			lab := New(t)
@@ -125,22 +105,22 @@ func TestStaticKeys(t *testing.T) {
 				return []string{"pn", "1"}
 			}
 			setup := func(h *Host, addr, myKey string, mySSCI string, peer net.HardwareAddr, peerKey, peerSSCI string) {
-				run(t, h, "ip", "link", "add", "link", "eth0", "macsec0", "type", "macsec",
+				h.Run(t, "ip", "link", "add", "link", "eth0", "macsec0", "type", "macsec",
 					"port", "1", "encrypt", "on", "cipher", s.name)
-				run(t, h, append(append([]string{"ip", "macsec", "add", "macsec0", "tx", "sa", "0"}, pn(mySSCI)...),
+				h.Run(t, append(append([]string{"ip", "macsec", "add", "macsec0", "tx", "sa", "0"}, pn(mySSCI)...),
 					"on", "key", "01", myKey)...)
-				run(t, h, "ip", "macsec", "add", "macsec0", "rx", "port", "1", "address", peer.String())
-				run(t, h, append(append([]string{"ip", "macsec", "add", "macsec0", "rx", "port", "1",
+				h.Run(t, "ip", "macsec", "add", "macsec0", "rx", "port", "1", "address", peer.String())
+				h.Run(t, append(append([]string{"ip", "macsec", "add", "macsec0", "rx", "port", "1",
 					"address", peer.String(), "sa", "0"}, pn(peerSSCI)...), "on", "key", "02", peerKey)...)
-				run(t, h, "ip", "addr", "add", addr, "dev", "macsec0")
-				run(t, h, "ip", "link", "set", "macsec0", "up")
+				h.Run(t, "ip", "addr", "add", addr, "dev", "macsec0")
+				h.Run(t, "ip", "link", "set", "macsec0", "up")
 			}
 			setup(a, "10.1.0.1/24", keyA, "1", macB, keyB, "2")
 			setup(b, "10.1.0.2/24", keyB, "2", macA, keyA, "1")
 
 			pcap := b.Capture(t, "eth0", filepath.Join(outDir(t), "static-"+s.name+".pcap"))
 			wire := sniff(t, b, "eth0")
-			run(t, a, "ping", "-c", "2", "-W", "10", "10.1.0.2")
+			a.Run(t, "ping", "-c", "2", "-W", "10", "10.1.0.2")
 			frames := wire()
 			if err := pcap.Stop(); err != nil {
 				t.Error(err)
@@ -168,7 +148,7 @@ func TestStaticKeys(t *testing.T) {
 			if secured < 4 {
 				t.Errorf("saw %d MACsec frames on eth0, want at least 4 (2 pings and replies)", secured)
 			}
-			out := run(t, a, "ip", "macsec", "show", "macsec0")
+			out := a.Run(t, "ip", "macsec", "show", "macsec0")
 			if !strings.Contains(strings.ToLower(out), strings.ToLower(s.name)) {
 				t.Errorf("ip macsec show does not name cipher %s:\n%s", s.name, out)
 			}
@@ -226,7 +206,7 @@ func sniff(t *testing.T, h *Host, ifname string) func() [][]byte {
 // TestWPASupplicantMKA has two wpa_supplicant 2.10 instances agree on keys
 // with MKA over a veth, and pings across the kernel SecYs they program.
 func TestWPASupplicantMKA(t *testing.T) {
-	labKernel(t)
+	LabKernel(t)
 	lab := New(t)
 	a, b := lab.Host("a"), lab.Host("b")
 	lab.Veth(a, "eth0", b, "eth0")
@@ -241,8 +221,8 @@ func TestWPASupplicantMKA(t *testing.T) {
 	// address it as soon as it exists, then wait for traffic to pass.
 	for i, h := range []*Host{a, b} {
 		dev := waitMACsecLink(t, h, 90*time.Second)
-		run(t, h, "ip", "addr", "add", fmt.Sprintf("10.2.0.%d/24", i+1), "dev", dev)
-		run(t, h, "ip", "link", "set", dev, "up")
+		h.Run(t, "ip", "addr", "add", fmt.Sprintf("10.2.0.%d/24", i+1), "dev", dev)
+		h.Run(t, "ip", "link", "set", dev, "up")
 	}
 	start := time.Now()
 	for {
@@ -252,7 +232,7 @@ func TestWPASupplicantMKA(t *testing.T) {
 			break
 		}
 		if time.Since(start) > 90*time.Second {
-			t.Fatalf("no ping across the MKA-secured link after 90s: %s\n%s", out, run(t, a, "ip", "macsec", "show"))
+			t.Fatalf("no ping across the MKA-secured link after 90s: %s\n%s", out, a.Run(t, "ip", "macsec", "show"))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -275,7 +255,7 @@ func TestWPASupplicantMKA(t *testing.T) {
 	if mkpdus == 0 || secured == 0 {
 		t.Errorf("capture has %d EAPOL and %d MACsec frames; want both", mkpdus, secured)
 	}
-	out := run(t, a, "ip", "macsec", "show")
+	out := a.Run(t, "ip", "macsec", "show")
 	if !strings.Contains(out, "GCM-AES-128") || !strings.Contains(out, "state on") {
 		t.Errorf("wpa_supplicant's SecY is not a running GCM-AES-128 one:\n%s", out)
 	}
@@ -302,7 +282,7 @@ func waitMACsecLink(t *testing.T, h *Host, within time.Duration) string {
 // TestNetdevsimOffload checks the custom kernel's netdevsim: a new device
 // offers MACsec offload and accepts an offloaded SecY.
 func TestNetdevsimOffload(t *testing.T) {
-	if k := labKernel(t); k != "custom" {
+	if k := LabKernel(t); k != "custom" {
 		t.Skipf("netdevsim is only in the custom kernel, not %s", k)
 	}
 	const id = "7"
