@@ -44,9 +44,7 @@ const (
 // kernel MACsec and the lab's binaries, and must never pass by skipping.
 func labKernel(t *testing.T) {
 	t.Helper()
-	if os.Getenv("MACSECD_LAB_KERNEL") == "" {
-		t.Fatal("vmlab test outside the VM lab: MACSECD_LAB_KERNEL is not set (run make test-vm)")
-	}
+	testenv.LabKernel(t)
 	for _, tool := range []string{"/lab/bin/macsecd", "/lab/bin/macsecctl"} {
 		if _, err := os.Stat(tool); err != nil {
 			t.Fatalf("the VM lab has no %s: %v", tool, err)
@@ -88,7 +86,7 @@ func newPairCapture(t *testing.T, side string) *pair {
 	// No IPv6 on the parents: their own router solicitations would be the
 	// only clear frames on the wire, and the tests check there are none.
 	for _, h := range []*testenv.Host{p.a, p.b} {
-		run(t, h, "sh", "-c", "echo 1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6")
+		h.Run(t, "sh", "-c", "echo 1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6")
 	}
 	at := p.b
 	if side == "a" {
@@ -253,20 +251,11 @@ func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
 	}
 }
 
-func run(t *testing.T, h *testenv.Host, args ...string) string {
-	t.Helper()
-	out, err := h.Command(args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s: %s: %v\n%s", h.Name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 // address gives dev in h its scenario address and brings it up.
 func address(t *testing.T, h *testenv.Host, dev, addr string) {
 	t.Helper()
-	run(t, h, "ip", "addr", "add", addr+"/24", "dev", dev)
-	run(t, h, "ip", "link", "set", dev, "up")
+	h.Run(t, "ip", "addr", "add", addr+"/24", "dev", dev)
+	h.Run(t, "ip", "link", "set", dev, "up")
 }
 
 // macsecLink returns the macsec link wpa_supplicant created in h (it does
@@ -357,7 +346,7 @@ func bothWays(t *testing.T, p *pair, count int) {
 // identifier of every SA wpa_supplicant installed into the kernel.
 func kernelKeyIDs(t *testing.T, h *testenv.Host) string {
 	t.Helper()
-	return run(t, h, "ip", "macsec", "show")
+	return h.Run(t, "ip", "macsec", "show")
 }
 
 // wpaKeyID is how wpa_supplicant 2.10 hands a key identifier (key server
@@ -396,32 +385,18 @@ func macsecFrames(frames [][]byte) []secTag {
 func lastFrameFrom(t *testing.T, file string, src net.HardwareAddr) time.Time {
 	t.Helper()
 	b, err := os.ReadFile(file)
-	if err != nil || len(b) < 24 {
-		t.Fatalf("pcap %s: %v (%d octets)", file, err, len(b))
+	if err != nil {
+		t.Fatalf("pcap %s: %v", file, err)
 	}
-	nano := false
-	switch binary.LittleEndian.Uint32(b) {
-	case 0xa1b2c3d4:
-	case 0xa1b23c4d:
-		nano = true
-	default:
-		t.Fatalf("pcap %s: not a little-endian classic pcap file", file)
+	recs, err := testenv.ParsePcapRecords(b)
+	if err != nil && !errors.Is(err, testenv.ErrPcapCut) {
+		t.Fatalf("pcap %s: %v", file, err)
 	}
 	var last time.Time
-	for off := 24; off+16 <= len(b); {
-		sec, frac := binary.LittleEndian.Uint32(b[off:]), binary.LittleEndian.Uint32(b[off+4:])
-		n := int(binary.LittleEndian.Uint32(b[off+8:]))
-		off += 16
-		if off+n > len(b) {
-			break
+	for _, r := range recs {
+		if len(r.Frame) >= 12 && bytes.Equal(r.Frame[6:12], src) {
+			last = r.Time
 		}
-		if n >= 12 && bytes.Equal(b[off+6:off+12], src) {
-			if !nano {
-				frac *= 1000
-			}
-			last = time.Unix(int64(sec), int64(frac))
-		}
-		off += n
 	}
 	if last.IsZero() {
 		t.Fatalf("pcap %s: no frame from %s", file, src)

@@ -214,7 +214,7 @@ func TestWPASupplicantPeerLoss(t *testing.T) {
 	// wpa_supplicant killed by SIGKILL leaves its SecY behind, and the
 	// kernel refuses a second SecY with the same SCI: remove it as an
 	// operator (or a supervisor's ExecStartPre) would, then restart.
-	run(t, pr.b, "ip", "link", "del", dev)
+	pr.b.Run(t, "ip", "link", "del", dev)
 	w.Start(t, pr.b, "eth0")
 	n.waitSecured(120 * time.Second)
 	dev = macsecLink(t, pr.b, 60*time.Second)
