@@ -3,8 +3,9 @@
 package daemon
 
 import (
-	"os"
 	"testing"
+
+	"github.com/macsecd/macsecd/testenv"
 )
 
 // TestVMLabKernelBackend runs the daemon acceptance tests inside a real
@@ -13,9 +14,7 @@ import (
 // reload without loss, rejected reload, rekey, SIGTERM, no key in output),
 // and with static keys as in TestDaemonsStaticKeys.
 func TestVMLabKernelBackend(t *testing.T) {
-	if os.Getenv("MACSECD_LAB_KERNEL") == "" {
-		t.Fatal("vmlab test outside the VM lab: MACSECD_LAB_KERNEL is not set")
-	}
+	testenv.LabKernel(t)
 	t.Setenv("MACSECD_TEST_BACKEND", "kernel")
 	t.Run("mka", TestDaemonsSecureLink)
 	t.Run("static", TestDaemonsStaticKeys)
@@ -24,9 +23,7 @@ func TestVMLabKernelBackend(t *testing.T) {
 // TestVMLabAutoPicksKernel: on veth (no offload) in a kernel with MACsec,
 // backend auto must pick software kernel MACsec and say why.
 func TestVMLabAutoPicksKernel(t *testing.T) {
-	if os.Getenv("MACSECD_LAB_KERNEL") == "" {
-		t.Fatal("vmlab test outside the VM lab: MACSECD_LAB_KERNEL is not set")
-	}
+	testenv.LabKernel(t)
 	t.Setenv("MACSECD_TEST_BACKEND", "auto")
 	TestDaemonsStaticKeys(t) // asserts the backend via wantBackend: kernel
 }
