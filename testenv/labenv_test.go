@@ -3,6 +3,7 @@ package testenv
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -34,5 +35,31 @@ func TestHostRun(t *testing.T) {
 	a.Run(rec, "ip", "link", "show", "nosuchdev")
 	if !strings.Contains(rec.msg, a.Name) || !strings.Contains(rec.msg, "ip link show nosuchdev") || !strings.Contains(rec.msg, "exit status") {
 		t.Errorf("failing command reported as %q", rec.msg)
+	}
+}
+
+// TestLogBuffer writes from several goroutines while reading (run with
+// -race to check the locking) and finds every line once.
+func TestLogBuffer(t *testing.T) {
+	var l LogBuffer
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 100 {
+				fmt.Fprintf(&l, "w%d-%d\n", i, j)
+				_ = l.String()
+			}
+		}()
+	}
+	wg.Wait()
+	out := l.String()
+	for i := range 4 {
+		for j := range 100 {
+			if n := strings.Count(out, fmt.Sprintf("w%d-%d\n", i, j)); n != 1 {
+				t.Fatalf("line w%d-%d seen %d times", i, j, n)
+			}
+		}
 	}
 }
