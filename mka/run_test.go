@@ -17,6 +17,7 @@ import (
 
 	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/macsec/secytest"
+	"github.com/macsecd/macsecd/testenv"
 )
 
 // pipeConn is one end of an in-memory wire between two FrameConns.
@@ -55,31 +56,13 @@ func (c *pipeConn) WriteFrame(f []byte) error {
 func (c *pipeConn) HardwareAddr() net.HardwareAddr { return c.mac }
 func (c *pipeConn) Close()                         { c.once.Do(func() { close(c.done) }) }
 
-// syncBuffer is a log sink safe for the two Run goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRunRealTime secures two KaYs driven by Run over an in-memory wire in
 // real time, and checks that neither the logs nor the JSON status contain
 // a key.
 func TestRunRealTime(t *testing.T) {
 	cfgA, cfgB := baseConfig(0), baseConfig(1)
 	ca, cb := newPipe(cfgA.SCI.MAC(), cfgB.SCI.MAC())
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ra, rb := secytest.New(cfgA.SCI), secytest.New(cfgB.SCI)
 	var keysSeen [][]byte
