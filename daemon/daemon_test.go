@@ -20,6 +20,7 @@ import (
 	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/macsec/secytest"
 	"github.com/macsecd/macsecd/mka"
+	"github.com/macsecd/macsecd/testenv"
 )
 
 // fakeOpener hands out secytest Recorders and remembers every open, so that
@@ -82,24 +83,6 @@ func (f *fakeMKA) SetTunables(t Tunables) error {
 	return nil
 }
 
-// logBuffer collects log output from concurrent goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 var (
 	txKey = bytes.Repeat([]byte{0xa7}, 16)
 	rxKey = bytes.Repeat([]byte{0x5c}, 16)
@@ -143,14 +126,14 @@ cak_file = "/k/cak"
 type harness struct {
 	d      *Daemon
 	opener *fakeOpener
-	log    *logBuffer
+	log    *testenv.LogBuffer
 	sock   string
 	mkas   map[string]*fakeMKA
 	mu     sync.Mutex
 }
 
 func startHarness(t *testing.T, cfg *Config, fail ...map[string]error) *harness {
-	h := &harness{opener: &fakeOpener{}, log: &logBuffer{}, mkas: map[string]*fakeMKA{}}
+	h := &harness{opener: &fakeOpener{}, log: &testenv.LogBuffer{}, mkas: map[string]*fakeMKA{}}
 	if len(fail) > 0 {
 		h.opener.fail = fail[0]
 	}

@@ -71,9 +71,9 @@ type node struct {
 	sock    string
 	ctl     string
 	cmd     *exec.Cmd
-	log     *logBuffer
+	log     *testenv.LogBuffer
 	exited  chan error
-	outputs *logBuffer // every macsecctl output, for the key check
+	outputs *testenv.LogBuffer // every macsecctl output, for the key check
 }
 
 func (n *node) writeConfig(extra string) {
@@ -131,7 +131,7 @@ func newNode(t *testing.T, h *testenv.Host, extra string) *node {
 	macsecd, macsecctl := binaries(t)
 	dir := t.TempDir()
 	n := &node{t: t, h: h, dir: dir, conf: filepath.Join(dir, "macsecd.toml"), sock: filepath.Join(dir, "control.sock"),
-		ctl: macsecctl, log: &logBuffer{}, outputs: &logBuffer{}, exited: make(chan error, 1)}
+		ctl: macsecctl, log: &testenv.LogBuffer{}, outputs: &testenv.LogBuffer{}, exited: make(chan error, 1)}
 	if err := os.WriteFile(filepath.Join(dir, "lan.cak"), []byte(testCAK+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +435,7 @@ func TestDaemonsStaticKeys(t *testing.T) {
 	start := func(h *testenv.Host, txKey, rxKey, txID, rxID, peer string) *node {
 		dir := t.TempDir()
 		n := &node{t: t, h: h, dir: dir, conf: filepath.Join(dir, "macsecd.toml"), sock: filepath.Join(dir, "control.sock"),
-			ctl: filepath.Join(filepath.Dir(macsecd), "macsecctl"), log: &logBuffer{}, outputs: &logBuffer{}, exited: make(chan error, 1)}
+			ctl: filepath.Join(filepath.Dir(macsecd), "macsecctl"), log: &testenv.LogBuffer{}, outputs: &testenv.LogBuffer{}, exited: make(chan error, 1)}
 		os.WriteFile(filepath.Join(dir, "tx.sak"), []byte(txKey), 0o600)
 		os.WriteFile(filepath.Join(dir, "rx.sak"), []byte(rxKey), 0o600)
 		os.WriteFile(n.conf, []byte(fmt.Sprintf(`[daemon]
