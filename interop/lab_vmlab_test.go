@@ -16,7 +16,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -96,24 +95,6 @@ func newPairCapture(t *testing.T, side string) *pair {
 	return p
 }
 
-// syncBuffer collects a process's output while tests read it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // port is the macsecd side of a scenario: one [port.lan] on eth0 securing
 // macsec0, keyed by MKA with one pre-shared CAK.
 type port struct {
@@ -133,7 +114,7 @@ type node struct {
 	conf   string
 	sock   string
 	cmd    *exec.Cmd
-	log    *syncBuffer
+	log    *testenv.LogBuffer
 	exited chan error
 }
 
@@ -168,7 +149,7 @@ func (p port) start(t *testing.T, h *testenv.Host) *node {
 	t.Helper()
 	dir := t.TempDir()
 	n := &node{t: t, h: h, conf: filepath.Join(dir, "macsecd.toml"), sock: filepath.Join(dir, "control.sock"),
-		log: &syncBuffer{}, exited: make(chan error, 1)}
+		log: &testenv.LogBuffer{}, exited: make(chan error, 1)}
 	if err := os.WriteFile(filepath.Join(dir, "lan.cak"), []byte(hex.EncodeToString(p.CAK)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
