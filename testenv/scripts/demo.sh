@@ -18,6 +18,12 @@ if [[ $(id -u) != 0 ]]; then
 	echo "demo: needs root (network namespaces, veth, TAP); run: sudo make demo" >&2
 	exit 1
 fi
+# A fresh Debian machine has iproute2 but not ping: install it once.
+if ! command -v ping >/dev/null; then
+	echo "demo: installing iputils-ping (apt-get)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends iputils-ping >/dev/null ||
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends iputils-ping >/dev/null; }
+fi
 for b in macsecd macsecctl; do
 	[[ -x $BIN/$b ]] || { echo "demo: $BIN/$b missing; run make build (make demo does)" >&2; exit 1; }
 done
