@@ -176,7 +176,8 @@ func (b *Backend) open() error {
 	promisc := !macEqual(b.mac, b.parent.HardwareAddr)
 	for i := 0; i < cfg.Queues; i++ {
 		ac := afpacket.Config{Promiscuous: promisc, BufferBytes: 4 << 20,
-			RingFrames: 4096, RingFrameSize: b.maxFrame + 4}
+			RingFrames: 4096, RingFrameSize: b.maxFrame + 4,
+			TxRingFrames: 512, TxRingFrameSize: b.txSlotSize()}
 		if cfg.Queues > 1 {
 			ac.FanoutGroup = group
 		}

@@ -98,9 +98,10 @@ func (b *Backend) txExit(dev *tap.Device, err error) {
 	}
 }
 
-// txPipe is the state of one transmit goroutine: the buffer a TAP frame is
-// read into, the slots its segments are protected in (each with headroom
-// for the SecTAG and tailroom for the ICV) and the batch for sendmmsg.
+// txPipe is the state of one transmit goroutine: the slots a TAP frame's
+// segments are built and protected in (each with headroom for the SecTAG
+// and tailroom for the ICV), which are slots of the socket's transmit ring
+// when it has one, and the batch of protected frames.
 type txPipe struct {
 	w     *macsec.Worker
 	conn  *afpacket.Conn
@@ -109,7 +110,8 @@ type txPipe struct {
 	slots [][]byte
 	sizes []int
 	batch [][]byte
-	used  int
+	used  int // slots holding segments
+	limit int // slots usable: claimed ring slots, or all of them
 
 	frames, segs, bad, dropped, sendErr uint64
 	lastWireDrops                       uint64
@@ -124,14 +126,54 @@ func (b *Backend) newTxPipe(conn *afpacket.Conn, st *workerStats) *txPipe {
 		sizes: make([]int, afpacket.MaxBatch),
 		batch: make([][]byte, 0, afpacket.MaxBatch),
 	}
-	// A segment is at most a parent-MTU frame (plus a VLAN tag the TAP may
-	// carry; Protect refuses what the wire cannot take).
-	slot := macsec.Headroom + b.maxFrame + 4 + macsec.Tailroom
+	if conn != nil && conn.TxRing() {
+		return p // slots are claimed from the ring batch by batch
+	}
+	slot := b.txSlotSize()
 	mem := make([]byte, slot*afpacket.MaxBatch)
 	for i := range p.slots {
 		p.slots[i] = mem[i*slot : (i+1)*slot : (i+1)*slot]
 	}
+	p.limit = len(p.slots)
 	return p
+}
+
+// txSlotSize is the room one segment needs: at most a parent-MTU frame
+// (plus a VLAN tag the TAP may carry; Protect refuses what the wire cannot
+// take) with the SecTAG in front and the ICV behind.
+func (b *Backend) txSlotSize() int { return macsec.Headroom + b.maxFrame + 4 + macsec.Tailroom }
+
+// txClaim is how many ring slots a batch claims at a time beyond what the
+// frame at hand needs: enough that small frames do not claim one by one,
+// few enough that claiming does not read the status of slots never used.
+const txClaim = 16
+
+// ring reports whether segments are built in the socket's transmit ring.
+func (p *txPipe) ring() bool { return p.conn != nil && p.conn.TxRing() }
+
+// reserve makes room in the batch for need more segments: it claims
+// further free ring slots and, when the ring has too few, sends the batch
+// or waits for the kernel to free slots.
+func (p *txPipe) reserve(need int) error {
+	for p.limit-p.used < need {
+		want := min(len(p.slots), p.used+max(need, txClaim))
+		n := p.conn.TxSlots(p.slots[p.limit:want], p.limit)
+		p.limit += n
+		if p.limit-p.used >= need {
+			return nil
+		}
+		if n > 0 && p.limit < want {
+			continue // look at the next slot once more
+		}
+		if p.used > 0 {
+			p.flush() // the batch is full: start a fresh one
+			continue
+		}
+		if err := p.conn.TxWait(p.limit); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // txLoop moves frames from a TAP queue to the wire until the queue fails.
@@ -161,7 +203,7 @@ func (b *Backend) txLoop(q *tap.Queue, conn *afpacket.Conn, st *workerStats) err
 		// frames share one sendmmsg.
 		for n > 0 {
 			p.add(rbuf[:n])
-			if p.used == len(p.slots) {
+			if p.used == p.limit {
 				p.flush()
 			}
 			if n, err = q.TryRead(rbuf); err != nil {
@@ -182,10 +224,28 @@ func (p *txPipe) add(frame []byte) {
 		return
 	}
 	frame = frame[offload.VnetHdrLen:]
-	k, err := offload.Split(hdr, frame, p.slots[p.used:], macsec.Headroom, p.sizes[p.used:])
+	// At most this many segments (capped: Split refuses more).
+	need := 1
+	if hdr.GSOType&^offload.GSOECN != offload.GSONone && hdr.GSOSize > 0 {
+		need = min(len(frame)/int(hdr.GSOSize)+1, len(p.slots))
+	}
+	if p.ring() {
+		if err := p.reserve(need); err != nil {
+			p.dropped++
+			return
+		}
+	}
+	k, err := offload.Split(hdr, frame, p.slots[p.used:p.limit], macsec.Headroom, p.sizes[p.used:p.limit])
 	if errors.Is(err, offload.ErrTooManySegs) && p.used > 0 {
+		// Start a batch with room for all of it.
 		p.flush()
-		k, err = offload.Split(hdr, frame, p.slots, macsec.Headroom, p.sizes)
+		if p.ring() {
+			if err := p.reserve(need); err != nil {
+				p.dropped++
+				return
+			}
+		}
+		k, err = offload.Split(hdr, frame, p.slots[:p.limit], macsec.Headroom, p.sizes)
 	}
 	if err != nil {
 		p.bad++
@@ -205,7 +265,18 @@ func (p *txPipe) add(frame []byte) {
 // flush sends the batch and publishes the counters.
 func (p *txPipe) flush() {
 	if len(p.batch) > 0 {
-		n, err := p.conn.Send(p.batch)
+		var n int
+		var err error
+		if p.ring() {
+			// The frames are in their slots already, unless Protect
+			// refused one before them: TxPut then moves them up.
+			for _, f := range p.batch {
+				p.conn.TxPut(f)
+			}
+			n, err = p.conn.TxSend()
+		} else {
+			n, err = p.conn.Send(p.batch)
+		}
 		p.segs += uint64(n)
 		if err != nil {
 			p.sendErr += uint64(len(p.batch) - n)
@@ -213,6 +284,9 @@ func (p *txPipe) flush() {
 				p.down()
 			}
 		}
+	}
+	if p.ring() {
+		p.limit = 0 // the slots are the kernel's now
 	}
 	p.batch = p.batch[:0]
 	p.used = 0

@@ -47,17 +47,24 @@ type Config struct {
 	// RingWait) instead of Recv.
 	RingFrames    int
 	RingFrameSize int
+	// TxRingFrames, when non-zero, sends through a memory-mapped ring of
+	// that many slots, each with room for a frame area of TxRingFrameSize
+	// octets (TxSlots, TxPut, TxSend, TxWait) instead of Send.
+	TxRingFrames    int
+	TxRingFrameSize int
 }
 
 // Conn is one AF_PACKET socket bound to an interface, receiving every
 // EtherType. A Conn is used by one goroutine for receiving and one for
 // sending at a time.
 type Conn struct {
-	fd     int
-	rwait  *fdwait.Waiter
-	wwait  *fdwait.Waiter
-	closed bool
-	ring   *ring
+	fd      int
+	rwait   *fdwait.Waiter
+	wwait   *fdwait.Waiter
+	closed  bool
+	ring    *ring   // receive ring, or nil
+	tx      *txRing // transmit ring, or nil
+	mapping []byte  // both rings' memory
 
 	rmsgs [MaxBatch]unix.Mmsghdr
 	riovs [MaxBatch]unix.Iovec
@@ -79,8 +86,8 @@ func Listen(ifi *net.Interface, cfg Config) (*Conn, error) {
 	}
 	c := &Conn{fd: fd}
 	fail := func(op string, err error) (*Conn, error) {
-		if c.ring != nil {
-			unix.Munmap(c.ring.mem)
+		if c.mapping != nil {
+			unix.Munmap(c.mapping)
 		}
 		unix.Close(fd)
 		return nil, fmt.Errorf("afpacket: %s: %s: %w", ifi.Name, op, err)
@@ -109,10 +116,12 @@ func Listen(ifi *net.Interface, cfg Config) (*Conn, error) {
 			return fail("setsockopt "+o.name, err)
 		}
 	}
-	if cfg.RingFrames > 0 {
-		// The slot holds the ring header, the reserve and the frame.
-		if err := c.setupRing(cfg.RingFrames, 32+20+ringReserve+16+cfg.RingFrameSize); err != nil {
-			return fail("receive ring", err)
+	if cfg.RingFrames > 0 || cfg.TxRingFrames > 0 {
+		// A receive slot holds the ring header, the reserve and the frame;
+		// a transmit slot the header and the frame area.
+		if err := c.setupRings(cfg.RingFrames, 32+20+ringReserve+16+cfg.RingFrameSize,
+			cfg.TxRingFrames, txDataOff+cfg.TxRingFrameSize); err != nil {
+			return fail("rings", err)
 		}
 	}
 	// Bound to ETH_P_ALL only now, with the options in place.
@@ -171,8 +180,8 @@ func (c *Conn) Close() error {
 	c.closed = true
 	c.rwait.Close()
 	c.wwait.Close()
-	if c.ring != nil {
-		unix.Munmap(c.ring.mem)
+	if c.mapping != nil {
+		unix.Munmap(c.mapping)
 	}
 	return unix.Close(c.fd)
 }

@@ -8,17 +8,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The receive ring (PACKET_RX_RING, TPACKET_V2): the kernel copies each
-// received frame into a slot of memory shared with the process and flips
-// the slot's status word; the worker reads frames in place and hands slots
-// back by flipping the word again. There is no system call while frames
-// are waiting, and none of recvmmsg's per-message work (socket buffer
-// queueing, message header and iovec copies, the copy out).
+// The rings (PACKET_RX_RING, PACKET_TX_RING, TPACKET_V2) are memory shared
+// with the kernel, one mapping for both, divided into slots that each start
+// with a status word. On receive the kernel copies each frame into a slot
+// and flips the word; the worker reads frames in place and hands slots back
+// by flipping it again. On transmit the worker builds frames in slots,
+// marks them, and one send(2) has the kernel send every marked slot,
+// attaching the slot's memory to the socket buffer instead of copying it.
+// Neither direction has recvmmsg's or sendmmsg's per-message work (message
+// header and iovec copies, a copy of the frame, socket buffer queueing).
 
-// ringReserve is extra room the kernel leaves in front of each frame
-// (PACKET_RESERVE): with it, a slot has room for a virtio-net header in
-// front of a frame that reaches the TAP unchanged.
+// ringReserve is extra room the kernel leaves in front of each received
+// frame (PACKET_RESERVE): with it, a slot has room for a virtio-net header
+// in front of a frame that reaches the TAP unchanged.
 const ringReserve = 16
+
+// txDataOff is where a transmit slot's frame area starts: the kernel reads
+// frames at tp_mac (PACKET_TX_HAS_OFF), which may not point before
+// TPACKET2_HDRLEN - sizeof(struct sockaddr_ll).
+const txDataOff = 32
 
 type ring struct {
 	mem       []byte
@@ -35,44 +43,91 @@ func (r *ring) offset(i int) int {
 	return idx/r.perBlock*r.blockSize + idx%r.perBlock*r.frameSize
 }
 
-// setupRing maps a receive ring of n slots of frameSize octets; called
-// before bind.
-func (c *Conn) setupRing(n, frameSize int) error {
-	if err := unix.SetsockoptInt(c.fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
-		return fmt.Errorf("setsockopt PACKET_VERSION: %w", err)
-	}
-	if err := unix.SetsockoptInt(c.fd, unix.SOL_PACKET, unix.PACKET_RESERVE, ringReserve); err != nil {
-		return fmt.Errorf("setsockopt PACKET_RESERVE: %w", err)
-	}
+func (r *ring) status(i int) *uint32 {
+	return (*uint32)(unsafe.Pointer(&r.mem[r.offset(i)]))
+}
+
+// geometry returns the request for a ring of at least n slots of
+// frameSize octets: blocks are page multiples that hold several whole
+// slots.
+func geometry(n, frameSize int) unix.TpacketReq {
 	frameSize = (frameSize + 15) &^ 15
 	page := unix.Getpagesize()
-	// Blocks hold whole frames; make a block a page multiple that fits
-	// several.
 	block := page
 	for block < frameSize*8 {
 		block += page
 	}
 	perBlock := block / frameSize
 	blocks := (n + perBlock - 1) / perBlock
-	req := unix.TpacketReq{
+	return unix.TpacketReq{
 		Block_size: uint32(block),
 		Block_nr:   uint32(blocks),
 		Frame_size: uint32(frameSize),
 		Frame_nr:   uint32(blocks * perBlock),
 	}
-	if err := unix.SetsockoptTpacketReq(c.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return fmt.Errorf("setsockopt PACKET_RX_RING: %w", err)
-	}
-	mem, err := unix.Mmap(c.fd, 0, block*blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return fmt.Errorf("mmap receive ring: %w", err)
-	}
-	c.ring = &ring{mem: mem, frameSize: frameSize, blockSize: block, perBlock: perBlock, frames: int(req.Frame_nr)}
-	return nil
 }
 
-func (r *ring) status(i int) *uint32 {
-	return (*uint32)(unsafe.Pointer(&r.mem[r.offset(i)]))
+// mapSize is the length of a ring's part of the mapping.
+func mapSize(q unix.TpacketReq) int { return int(q.Block_size) * int(q.Block_nr) }
+
+func newRing(mem []byte, q unix.TpacketReq) *ring {
+	return &ring{mem: mem, frameSize: int(q.Frame_size), blockSize: int(q.Block_size),
+		perBlock: int(q.Block_size / q.Frame_size), frames: int(q.Frame_nr)}
+}
+
+// setupRings maps the receive ring (rxN slots of rxFrame octets) and the
+// transmit ring (txN slots of txFrame octets), either of which may be
+// absent (n == 0); called before bind.
+func (c *Conn) setupRings(rxN, rxFrame, txN, txFrame int) error {
+	type opt struct {
+		name string
+		opt  int
+		val  int
+		on   bool
+	}
+	for _, o := range []opt{
+		{"PACKET_VERSION", unix.PACKET_VERSION, unix.TPACKET_V2, true},
+		{"PACKET_RESERVE", unix.PACKET_RESERVE, ringReserve, rxN > 0},
+		// Frames start where the worker built them, not at a fixed offset.
+		{"PACKET_TX_HAS_OFF", unix.PACKET_TX_HAS_OFF, 1, txN > 0},
+		// A slot the kernel cannot send is skipped rather than stopping
+		// the ring.
+		{"PACKET_LOSS", unix.PACKET_LOSS, 1, txN > 0},
+	} {
+		if !o.on {
+			continue
+		}
+		if err := unix.SetsockoptInt(c.fd, unix.SOL_PACKET, o.opt, o.val); err != nil {
+			return fmt.Errorf("setsockopt %s: %w", o.name, err)
+		}
+	}
+	var rxq, txq unix.TpacketReq
+	if rxN > 0 {
+		rxq = geometry(rxN, rxFrame)
+		if err := unix.SetsockoptTpacketReq(c.fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &rxq); err != nil {
+			return fmt.Errorf("setsockopt PACKET_RX_RING: %w", err)
+		}
+	}
+	if txN > 0 {
+		txq = geometry(txN, txFrame)
+		if err := unix.SetsockoptTpacketReq(c.fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &txq); err != nil {
+			return fmt.Errorf("setsockopt PACKET_TX_RING: %w", err)
+		}
+	}
+	// The kernel maps the receive ring first, then the transmit ring.
+	rxSize, txSize := mapSize(rxq), mapSize(txq)
+	mem, err := unix.Mmap(c.fd, 0, rxSize+txSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("mmap rings: %w", err)
+	}
+	c.mapping = mem
+	if rxN > 0 {
+		c.ring = newRing(mem[:rxSize], rxq)
+	}
+	if txN > 0 {
+		c.tx = &txRing{ring: *newRing(mem[rxSize:], txq)}
+	}
+	return nil
 }
 
 // Ring reports whether the Conn receives through a ring (Config.RingFrames).

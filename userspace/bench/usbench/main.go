@@ -164,28 +164,50 @@ func runAFTx(args []string) error {
 	ifname := fs.String("if", "eth0", "interface")
 	size := fs.Int("size", 60, "frame size")
 	secs := fs.Float64("seconds", 5, "duration")
+	useRing := fs.Bool("ring", false, "send through the transmit ring instead of sendmmsg")
 	fs.Parse(args)
 	ifi, err := net.InterfaceByName(*ifname)
 	if err != nil {
 		return err
 	}
-	c, err := afpacket.Listen(ifi, afpacket.Config{BufferBytes: 4 << 20})
+	cfg := afpacket.Config{BufferBytes: 4 << 20}
+	if *useRing {
+		cfg.TxRingFrames, cfg.TxRingFrameSize = 512, *size
+	}
+	c, err := afpacket.Listen(ifi, cfg)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	frame := make([]byte, *size)
+	copy(frame, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	copy(frame[6:], ifi.HardwareAddr)
+	binary.BigEndian.PutUint16(frame[12:], 0x88b5) // local experimental EtherType
 	frames := make([][]byte, afpacket.MaxBatch)
 	for i := range frames {
-		f := make([]byte, *size)
-		copy(f, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-		copy(f[6:], ifi.HardwareAddr)
-		binary.BigEndian.PutUint16(f[12:], 0x88b5) // local experimental EtherType
-		frames[i] = f
+		frames[i] = frame
 	}
+	slots := make([][]byte, afpacket.MaxBatch)
 	end := time.Now().Add(time.Duration(*secs * float64(time.Second)))
 	var sent int
 	for time.Now().Before(end) {
-		n, err := c.Send(frames)
+		var n int
+		if *useRing {
+			// Built in the slots, as the backend's workers do.
+			k := c.TxSlots(slots, 0)
+			if k == 0 {
+				if err := c.TxWait(0); err != nil {
+					return err
+				}
+				continue
+			}
+			for _, s := range slots[:k] {
+				c.TxPut(s[:copy(s, frame)])
+			}
+			n, err = c.TxSend()
+		} else {
+			n, err = c.Send(frames)
+		}
 		if err != nil {
 			return err
 		}
