@@ -70,6 +70,7 @@ type Backend struct {
 	tapPresent bool
 	parentUp   bool
 	recreated  uint64
+	restored   uint64
 	parentDown uint64
 	lastErr    string
 }

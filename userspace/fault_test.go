@@ -52,8 +52,17 @@ func TestFaults(t *testing.T) {
 	}
 	ping(t, p.a, p.ipB)
 
-	// An operator deletes a's TAP: the backend reports it and recreates
-	// it; the operator's address has to be put back.
+	// An operator deletes a's TAP: the backend reports it, recreates it
+	// and puts back the operator's addresses and static routes.
+	for _, cmd := range [][]string{
+		{"ip", "addr", "add", "fd00:77::1/64", "dev", p.tapA, "nodad"},
+		{"ip", "route", "add", "10.99.0.0/24", "via", p.ipB, "dev", p.tapA},
+	} {
+		if out, err := p.a.Command(cmd[0], cmd[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", cmd, err, out)
+		}
+	}
+	time.Sleep(600 * time.Millisecond) // the supervisor looks every 200 ms
 	if out, err := p.a.Command("ip", "link", "del", p.tapA).CombinedOutput(); err != nil {
 		t.Fatalf("ip link del: %v\n%s", err, out)
 	}
@@ -61,7 +70,19 @@ func TestFaults(t *testing.T) {
 	if !strings.Contains(st.LastError, "TAP") {
 		t.Errorf("LastError %q does not name the TAP", st.LastError)
 	}
-	p.addAddr(t, p.a, p.tapA, p.ipA)
+	if st.TAPRestored != 3 {
+		t.Errorf("TAPRestored %d, want 3 (two addresses and a route)", st.TAPRestored)
+	}
+	for _, c := range []struct{ args, want string }{
+		{"-4 addr show dev " + p.tapA, p.ipA + "/24"},
+		{"-6 addr show dev " + p.tapA, "fd00:77::1/64"},
+		{"route show 10.99.0.0/24", "via " + p.ipB + " dev " + p.tapA},
+	} {
+		out, err := p.a.Command("ip", strings.Fields(c.args)...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("ip %s after recreation: %v\n%s\nwant %q", c.args, err, out, c.want)
+		}
+	}
 	ping(t, p.a, p.ipB)
 
 	// The parent goes down and up.

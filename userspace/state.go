@@ -19,9 +19,12 @@ type State struct {
 	TAPPresent bool   // false between an operator deleting the TAP and its recreation
 	Parent     string
 	ParentUp   bool // parent administratively up with carrier
-	// TAPRecreated counts TAP interfaces recreated after a loss; the
-	// addresses the operator had put on the lost one must be put back.
+	// TAPRecreated counts TAP interfaces recreated after a loss.
 	TAPRecreated uint64
+	// TAPRestored counts the addresses and routes put back on recreated
+	// TAPs: the operator's permanent addresses and static routes on the
+	// TAP, as last seen (every 200 ms) before it was deleted.
+	TAPRestored uint64
 	// ParentDownEvents counts transitions of the parent to down.
 	ParentDownEvents uint64
 	LastError        string
@@ -51,6 +54,7 @@ func (b *Backend) State() State {
 		Parent:           b.parent.Name,
 		ParentUp:         b.parentUp,
 		TAPRecreated:     b.recreated,
+		TAPRestored:      b.restored,
 		ParentDownEvents: b.parentDown,
 		LastError:        b.lastErr,
 	}
@@ -118,20 +122,24 @@ func (b *Backend) supervise() {
 	}
 	t := time.NewTicker(superviseInterval)
 	defer t.Stop()
+	var cfg tapConfig
 	for {
 		select {
 		case <-b.done:
 			b.iso.undo()
 			return
 		case <-b.tapLost:
-			b.recreateTAP()
+			b.recreateTAP(&cfg)
 		case <-t.C:
 			b.checkParent()
 			b.mu.Lock()
-			lost := !b.tapPresent
+			lost, name := !b.tapPresent, b.tapName
 			b.mu.Unlock()
 			if lost {
-				b.recreateTAP()
+				b.recreateTAP(&cfg)
+			} else {
+				// Failures keep the last good snapshot.
+				_ = b.snapshotTAP(name, &cfg)
 			}
 		}
 	}
@@ -148,10 +156,11 @@ func (b *Backend) checkParent() {
 	b.mu.Unlock()
 }
 
-// recreateTAP replaces a lost TAP with a new one of the same name and
-// restarts the transmit goroutines on it. The receive goroutines pick it
-// up by themselves.
-func (b *Backend) recreateTAP() {
+// recreateTAP replaces a lost TAP with a new one of the same name, puts
+// the operator's addresses and routes (cfg) back on it and restarts the
+// transmit goroutines on it. The receive goroutines pick it up by
+// themselves.
+func (b *Backend) recreateTAP(cfg *tapConfig) {
 	b.mu.Lock()
 	if b.closed || b.tapPresent {
 		b.mu.Unlock()
@@ -177,6 +186,12 @@ func (b *Backend) recreateTAP() {
 	b.dev.Store(dev)
 	b.tapPresent = true
 	b.recreated++
-	b.cfg.Logger.Info("TAP interface recreated", "tap", name)
 	b.startTx(dev)
+	addrs, routes, err := b.restoreTAP(name, cfg)
+	b.restored += uint64(addrs + routes)
+	b.cfg.Logger.Info("TAP interface recreated", "tap", name, "addresses_restored", addrs, "routes_restored", routes)
+	if err != nil {
+		b.lastErr = "TAP " + name + " recreated, configuration not all restored: " + err.Error()
+		b.cfg.Logger.Warn("TAP configuration not all restored", "tap", name, "err", err)
+	}
 }
