@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/macsecd/macsecd/internal/ipconfig"
 )
 
 // superviseInterval is how often the supervisor looks at the parent's
@@ -122,7 +124,7 @@ func (b *Backend) supervise() {
 	}
 	t := time.NewTicker(superviseInterval)
 	defer t.Stop()
-	var cfg tapConfig
+	var cfg ipconfig.Snapshot
 	for {
 		select {
 		case <-b.done:
@@ -139,7 +141,7 @@ func (b *Backend) supervise() {
 				b.recreateTAP(&cfg)
 			} else {
 				// Failures keep the last good snapshot.
-				_ = b.snapshotTAP(name, &cfg)
+				_ = cfg.Take(name)
 			}
 		}
 	}
@@ -160,7 +162,7 @@ func (b *Backend) checkParent() {
 // the operator's addresses and routes (cfg) back on it and restarts the
 // transmit goroutines on it. The receive goroutines pick it up by
 // themselves.
-func (b *Backend) recreateTAP(cfg *tapConfig) {
+func (b *Backend) recreateTAP(cfg *ipconfig.Snapshot) {
 	b.mu.Lock()
 	if b.closed || b.tapPresent {
 		b.mu.Unlock()
@@ -187,7 +189,7 @@ func (b *Backend) recreateTAP(cfg *tapConfig) {
 	b.tapPresent = true
 	b.recreated++
 	b.startTx(dev)
-	addrs, routes, err := b.restoreTAP(name, cfg)
+	addrs, routes, err := cfg.Restore(name)
 	b.restored += uint64(addrs + routes)
 	b.cfg.Logger.Info("TAP interface recreated", "tap", name, "addresses_restored", addrs, "routes_restored", routes)
 	if err != nil {
