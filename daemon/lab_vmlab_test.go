@@ -12,12 +12,15 @@ import (
 // Debian kernel with MACsec, on the kernel backend: two macsecd secure a
 // veth with MKA, with every check of TestDaemonsSecureLink (status JSON,
 // reload without loss, rejected reload, rekey, SIGTERM, no key in output),
-// and with static keys as in TestDaemonsStaticKeys.
+// with static keys as in TestDaemonsStaticKeys, and with the parent
+// deleted and created again (the kernel deletes the MACsec interface with
+// it) as in TestDaemonsParentReplaced.
 func TestVMLabKernelBackend(t *testing.T) {
 	testenv.LabKernel(t)
 	t.Setenv("MACSECD_TEST_BACKEND", "kernel")
 	t.Run("mka", TestDaemonsSecureLink)
 	t.Run("static", TestDaemonsStaticKeys)
+	t.Run("parent-replaced", TestDaemonsParentReplaced)
 }
 
 // TestVMLabAutoPicksKernel: on veth (no offload) in a kernel with MACsec,

@@ -605,3 +605,45 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// TestDaemonsParentReplaced deletes the veth under two secured daemons
+// (both ends go) and creates a new one with the same names, as a hotplug
+// or a container runtime does: each port starts over on the new parent,
+// MKA secures the link again, and the addresses and the route the
+// operator had put on the secured interface are back without anyone
+// touching it.
+func TestDaemonsParentReplaced(t *testing.T) {
+	lab := testenv.New(t)
+	a, b := lab.Host("a"), lab.Host("b")
+	lab.Veth(a, "eth0", b, "eth0")
+	na := newNode(t, a, "priority = 20")
+	nb := newNode(t, b, "priority = 10")
+	na.waitSecured(60 * time.Second)
+	nb.waitSecured(60 * time.Second)
+	mustRun(t, a.Command("ip", "addr", "add", "10.80.0.1/24", "dev", "macsec0"))
+	mustRun(t, b.Command("ip", "addr", "add", "10.80.0.2/24", "dev", "macsec0"))
+	mustRun(t, a.Command("ip", "route", "add", "10.81.0.0/24", "via", "10.80.0.2", "dev", "macsec0"))
+	if sent, recv := ping(t, a, "10.80.0.2", 3, "0.2"); recv != sent {
+		t.Fatalf("ping before: %d of %d answered", recv, sent)
+	}
+	time.Sleep(2 * watchInterval) // the port records the configuration
+
+	mustRun(t, a.Command("ip", "link", "del", "eth0"))
+	lab.Veth(a, "eth0", b, "eth0")
+	// The port starts over when it sees the new parent, or earlier when
+	// its backend or MKA fails on the old one (the kernel backend's
+	// MACsec interface went with it).
+	for _, n := range []*node{na, nb} {
+		n.waitLog(`parent interface replaced: eth0 is now interface|msg="port failed; retrying"`, 10*time.Second)
+	}
+	na.waitLog(`msg="IP configuration of the secured interface restored".*addresses=1 routes=1`, 40*time.Second)
+	nb.waitLog(`msg="IP configuration of the secured interface restored".*addresses=1 routes=0`, 40*time.Second)
+	na.waitSecured(60 * time.Second)
+	nb.waitSecured(60 * time.Second)
+	if out := mustRun(t, a.Command("ip", "route", "show", "10.81.0.0/24")); !strings.Contains(out, "via 10.80.0.2 dev macsec0") {
+		t.Errorf("route not restored: %q", out)
+	}
+	if sent, recv := ping(t, a, "10.80.0.2", 5, "0.2"); recv < sent-1 {
+		t.Errorf("ping after the parent came back: %d of %d answered", recv, sent)
+	}
+}

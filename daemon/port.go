@@ -2,12 +2,14 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/macsecd/macsecd/hwoffload"
+	"github.com/macsecd/macsecd/internal/ipconfig"
 	"github.com/macsecd/macsecd/macsec"
 )
 
@@ -86,6 +88,8 @@ type port struct {
 	lastErr error
 
 	announced bool // secured as last logged by the monitor; guarded by Daemon.mu
+
+	ip ipconfig.Snapshot // the secured interface's addresses and routes; owned by loop
 }
 
 func (p *port) start(parent context.Context) {
@@ -110,9 +114,13 @@ func (p *port) loop(ctx context.Context) {
 	defer close(p.done)
 	wait := retryMin
 	for {
+		start := time.Now()
 		err := p.runOnce(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if time.Since(start) > retryMax {
+			wait = retryMin // it ran well: a new failure starts the back-off over
 		}
 		p.mu.Lock()
 		p.lastErr = err
@@ -172,7 +180,23 @@ func (p *port) runOnce(ctx context.Context) error {
 	p.mu.Lock()
 	p.choice, p.secy, p.ka, p.lastErr = spec.Choice, secy, ka, nil
 	p.mu.Unlock()
-	return ka.Run(ctx)
+	parentIndex := 0
+	if ifi, err := net.InterfaceByName(cfg.Parent); err == nil {
+		parentIndex = ifi.Index
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		p.watch(runCtx, cancel, parentIndex, &p.ip)
+	}()
+	err = ka.Run(runCtx)
+	cancel(nil)
+	<-watched
+	if cause := context.Cause(runCtx); errors.Is(cause, errParentReplaced) && ctx.Err() == nil {
+		return cause
+	}
+	return err
 }
 
 // status snapshots the port.
