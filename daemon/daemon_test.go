@@ -21,6 +21,7 @@ import (
 	"github.com/macsecd/macsecd/macsec/secytest"
 	"github.com/macsecd/macsecd/mka"
 	"github.com/macsecd/macsecd/testenv"
+	"github.com/macsecd/macsecd/userspace"
 )
 
 // fakeOpener hands out secytest Recorders and remembers every open, so that
@@ -29,7 +30,18 @@ type fakeOpener struct {
 	mu    sync.Mutex
 	opens map[string][]*secytest.Recorder // by interface
 	fail  map[string]error                // by interface
+	// dataplane, when set, is what the SecYs report as their userspace
+	// data plane's state.
+	dataplane *userspace.State
 }
+
+// reportingRecorder is a Recorder with a userspace data plane.
+type reportingRecorder struct {
+	*secytest.Recorder
+	state userspace.State
+}
+
+func (r reportingRecorder) State() userspace.State { return r.state }
 
 func (f *fakeOpener) Open(spec *BackendSpec, log *slog.Logger) (*Attachment, error) {
 	f.mu.Lock()
@@ -43,6 +55,9 @@ func (f *fakeOpener) Open(spec *BackendSpec, log *slog.Logger) (*Attachment, err
 		f.opens = map[string][]*secytest.Recorder{}
 	}
 	f.opens[spec.Interface] = append(f.opens[spec.Interface], r)
+	if f.dataplane != nil {
+		return &Attachment{SecY: reportingRecorder{r, *f.dataplane}, MAC: mac}, nil
+	}
 	return &Attachment{SecY: r, MAC: mac}, nil
 }
 
@@ -133,10 +148,17 @@ type harness struct {
 }
 
 func startHarness(t *testing.T, cfg *Config, fail ...map[string]error) *harness {
+	return newHarness(t, cfg, func(o *fakeOpener) {
+		if len(fail) > 0 {
+			o.fail = fail[0]
+		}
+	})
+}
+
+// newHarness is startHarness with the fake opener set up by setup.
+func newHarness(t *testing.T, cfg *Config, setup func(*fakeOpener)) *harness {
 	h := &harness{opener: &fakeOpener{}, log: &testenv.LogBuffer{}, mkas: map[string]*fakeMKA{}}
-	if len(fail) > 0 {
-		h.opener.fail = fail[0]
-	}
+	setup(h.opener)
 	h.d = New(cfg, Options{
 		Log:    slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Prober: fixedProber{Userspace: true, UserspaceWhy: "tun ok", KernelWhy: "no macsec family", MACWhy: "no mac offload", PHYWhy: "no phy offload"},
@@ -494,6 +516,55 @@ func TestDaemonShutdownClosesSecYs(t *testing.T) {
 	}
 	if !strings.Contains(h.log.String(), "port stopped") {
 		t.Errorf("stop not logged")
+	}
+}
+
+// TestDataplaneStatus: a backend with its data plane in macsecd has its
+// health and counters in status JSON, text and metrics; the others have
+// none of it (TestMetrics counts their metric families).
+func TestDataplaneStatus(t *testing.T) {
+	h := newHarness(t, testConfig(t, fmt.Sprintf(twoPorts, "1m"), keys()), func(o *fakeOpener) {
+		o.dataplane = &userspace.State{TAP: "msa", TAPPresent: true, Parent: "eth0", ParentUp: false,
+			TAPRecreated: 1, TAPRestored: 2, ParentDownEvents: 3, LastError: "parent: link down",
+			TxSegments: 44, RxFrames: 55, RxTAPErrors: 6}
+	})
+	defer h.d.Shutdown()
+	h.waitSecured(t, "a", "b")
+	rep, err := h.d.Status("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := rep.Ports[0].Dataplane; d == nil || d.TxSegments != 44 || d.ParentUp {
+		t.Fatalf("status data plane %+v", d)
+	}
+	js, _ := json.Marshal(rep.Ports[0])
+	for _, want := range []string{`"dataplane":{"tap":"msa","tap_present":true,"parent":"eth0","parent_up":false,`, `"tx_segments":44`, `"rx_tap_errors":6`} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, js)
+		}
+	}
+	var text bytes.Buffer
+	WriteStatusText(&text, rep)
+	for _, want := range []string{
+		"data plane: TAP msa present, parent eth0 DOWN; TAP recreated 1 (restored 2 addresses and routes), parent down 3 times",
+		"tx: frames 0 segments 44;", "rx: frames 55 TAP writes 0; dropped 0 truncated 0 TAP errors 6", "last error: parent: link down",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+	rec := httptest.NewRecorder()
+	MetricsHandler(h.d).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		`macsecd_dataplane_tap_present{port="a"} 1`, `macsecd_dataplane_parent_up{port="a"} 0`,
+		`macsecd_dataplane_tx_segments_total{port="a"} 44`, `macsecd_dataplane_tap_recreated_total{port="b"} 1`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if n := strings.Count(rec.Body.String(), "# TYPE macsecd_"); n != 9+len(counterFields)+len(dataplaneFields) {
+		t.Errorf("%d metric families, want %d", n, 9+len(counterFields)+len(dataplaneFields))
 	}
 }
 

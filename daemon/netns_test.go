@@ -316,6 +316,23 @@ func TestDaemonsSecureLink(t *testing.T) {
 	if sa.MKA.CKN != testCKN {
 		t.Errorf("CKN %q, want %q", sa.MKA.CKN, testCKN)
 	}
+	// The userspace data plane reports its health; kernel backends have
+	// none in macsecd.
+	for _, s := range []*PortStatus{sa, sb} {
+		d := s.Dataplane
+		switch {
+		case wantBackend() != "userspace":
+			if d != nil {
+				t.Errorf("%s backend reports a userspace data plane: %+v", s.Backend, d)
+			}
+		case d == nil || d.TAP != "macsec0" || !d.TAPPresent || d.Parent != "eth0" || !d.ParentUp ||
+			d.TxSegments == 0 || d.RxFrames == 0 || d.RxEAPOL == 0 || d.RxTAPWrites == 0:
+			t.Errorf("data plane: %+v", d)
+		}
+	}
+	if _, out := na.macsecctl("status", "lan"); wantBackend() == "userspace" && !strings.Contains(out, "data plane: TAP macsec0 present, parent eth0 up") {
+		t.Errorf("status text lacks the data plane:\n%s", out)
+	}
 
 	// SIGHUP with a new rekey interval on the key server: retuned without
 	// restart, no ping lost meanwhile, and the interval then rekeys.

@@ -83,7 +83,7 @@ type port struct {
 
 	mu      sync.Mutex
 	choice  hwoffload.Choice
-	secy    macsec.SecY
+	secy    *lockedSecY
 	ka      Agreement
 	lastErr error
 
@@ -227,6 +227,10 @@ func (p *port) status() PortStatus {
 	if err != nil {
 		ps.State, ps.Error = "failed", "reading SecY status: "+err.Error()
 		return ps
+	}
+	if r, ok := secy.s.(dataplaneReporter); ok {
+		ds := r.State()
+		ps.Dataplane = &ds
 	}
 	ps.fillSecY(st)
 	ps.Secured = securedFromSecY(st)

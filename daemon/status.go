@@ -5,6 +5,7 @@ import (
 
 	"github.com/macsecd/macsecd/macsec"
 	"github.com/macsecd/macsecd/mka"
+	"github.com/macsecd/macsecd/userspace"
 )
 
 // StatusSchemaVersion is the version of the JSON schema of StatusReport.
@@ -56,6 +57,15 @@ type PortStatus struct {
 	TxSAs           []SAStatus  `json:"tx_sas"`
 	RxSCs           []RxSCState `json:"rx_scs"`
 	Counters        Counters    `json:"counters"`
+	// Dataplane is the health and the counters of a data plane that runs
+	// in macsecd (the userspace backend: TAP and parent state, frames
+	// moved and dropped); absent for kernel and offload backends.
+	Dataplane *userspace.State `json:"dataplane,omitempty"`
+}
+
+// dataplaneReporter is a SecY whose data plane runs in macsecd.
+type dataplaneReporter interface {
+	State() userspace.State
 }
 
 // MKAStatus is the key agreement state of a port.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/macsecd/macsecd/userspace"
 )
 
 // onOff spells a flag as iproute2 does.
@@ -44,6 +46,7 @@ func WriteStatsText(w io.Writer, rep *StatusReport) {
 		ps := &rep.Ports[i]
 		fmt.Fprintf(w, "%s: %s on %s\n", ps.Name, ps.Interface, ps.Parent)
 		writeCountersText(w, &ps.Counters)
+		writeDataplaneText(w, ps.Dataplane)
 		for _, rx := range ps.RxSCs {
 			fmt.Fprintf(w, "    RXSC %s: InPktsOK %d InPktsInvalid %d InPktsNotValid %d InPktsLate %d\n",
 				rx.SCI, rx.InPktsOK, rx.Invalid, rx.NotValid, rx.Late)
@@ -86,6 +89,32 @@ func writePortText(w io.Writer, ps *PortStatus, mka, counters bool) {
 	}
 	if counters {
 		writeCountersText(w, &ps.Counters)
+		writeDataplaneText(w, ps.Dataplane)
+	}
+}
+
+// writeDataplaneText prints the userspace data plane's health and the
+// counters 802.1AE does not define.
+func writeDataplaneText(w io.Writer, d *userspace.State) {
+	if d == nil {
+		return
+	}
+	present := "present"
+	if !d.TAPPresent {
+		present = "MISSING"
+	}
+	up := "up"
+	if !d.ParentUp {
+		up = "DOWN"
+	}
+	fmt.Fprintf(w, "    data plane: TAP %s %s, parent %s %s; TAP recreated %d (restored %d addresses and routes), parent down %d times\n",
+		d.TAP, present, d.Parent, up, d.TAPRecreated, d.TAPRestored, d.ParentDownEvents)
+	fmt.Fprintf(w, "        tx: frames %d segments %d; dropped %d bad offload %d send errors %d wire drops %d\n",
+		d.TxFrames, d.TxSegments, d.TxDropped, d.TxBadOffload, d.TxSendErrors, d.TxWireDropped)
+	fmt.Fprintf(w, "        rx: frames %d TAP writes %d; dropped %d truncated %d TAP errors %d receive errors %d; EAPOL %d (dropped %d)\n",
+		d.RxFrames, d.RxTAPWrites, d.RxDropped, d.RxTruncated, d.RxTAPErrors, d.RxRecvErrors, d.RxEAPOL, d.RxEAPOLDrops)
+	if d.LastError != "" {
+		fmt.Fprintf(w, "        last error: %s\n", d.LastError)
 	}
 }
 

@@ -17,34 +17,34 @@ const superviseInterval = 200 * time.Millisecond
 // State is the health of the backend's interfaces and its data-path
 // counters (the 802.1AE counters are in Status).
 type State struct {
-	TAP        string // clear-side interface
-	TAPPresent bool   // false between an operator deleting the TAP and its recreation
-	Parent     string
-	ParentUp   bool // parent administratively up with carrier
+	TAP        string `json:"tap"`         // clear-side interface
+	TAPPresent bool   `json:"tap_present"` // false between an operator deleting the TAP and its recreation
+	Parent     string `json:"parent"`
+	ParentUp   bool   `json:"parent_up"` // parent administratively up with carrier
 	// TAPRecreated counts TAP interfaces recreated after a loss.
-	TAPRecreated uint64
+	TAPRecreated uint64 `json:"tap_recreated"`
 	// TAPRestored counts the addresses and routes put back on recreated
 	// TAPs: the operator's permanent addresses and static routes on the
 	// TAP, as last seen (every 200 ms) before it was deleted.
-	TAPRestored uint64
+	TAPRestored uint64 `json:"tap_restored"`
 	// ParentDownEvents counts transitions of the parent to down.
-	ParentDownEvents uint64
-	LastError        string
+	ParentDownEvents uint64 `json:"parent_down_events"`
+	LastError        string `json:"last_error,omitempty"`
 
-	TxFrames      uint64 // frames read from the TAP (a super-frame counts once)
-	TxSegments    uint64 // protected frames sent on the parent
-	TxBadOffload  uint64 // TAP frames with malformed offload metadata, dropped
-	TxDropped     uint64 // frames the SecY refused to protect (port, SA, length)
-	TxSendErrors  uint64 // frames the parent refused (down)
-	TxWireDropped uint64 // frames the parent's driver dropped (queue full)
-	RxFrames      uint64 // frames received on the parent
-	RxTruncated   uint64 // frames too long for the parent MTU, dropped
-	RxDropped     uint64 // frames the SecY refused (counted in Status too)
-	RxEAPOL       uint64 // EAPOL frames passed to the FrameConn
-	RxEAPOLDrops  uint64 // EAPOL frames dropped because nobody read them
-	RxTAPWrites   uint64 // writes to the TAP, after coalescing
-	RxTAPErrors   uint64 // writes the TAP refused (deleted or down)
-	RxRecvErrors  uint64 // failed receive calls (parent down)
+	TxFrames      uint64 `json:"tx_frames"`       // frames read from the TAP (a super-frame counts once)
+	TxSegments    uint64 `json:"tx_segments"`     // protected frames sent on the parent
+	TxBadOffload  uint64 `json:"tx_bad_offload"`  // TAP frames with malformed offload metadata, dropped
+	TxDropped     uint64 `json:"tx_dropped"`      // frames the SecY refused to protect (port, SA, length)
+	TxSendErrors  uint64 `json:"tx_send_errors"`  // frames the parent refused (down)
+	TxWireDropped uint64 `json:"tx_wire_dropped"` // frames the parent's driver dropped (queue full)
+	RxFrames      uint64 `json:"rx_frames"`       // frames received on the parent
+	RxTruncated   uint64 `json:"rx_truncated"`    // frames too long for the parent MTU, dropped
+	RxDropped     uint64 `json:"rx_dropped"`      // frames the SecY refused (counted in Status too)
+	RxEAPOL       uint64 `json:"rx_eapol"`        // EAPOL frames passed to the FrameConn
+	RxEAPOLDrops  uint64 `json:"rx_eapol_drops"`  // EAPOL frames dropped because nobody read them
+	RxTAPWrites   uint64 `json:"rx_tap_writes"`   // writes to the TAP, after coalescing
+	RxTAPErrors   uint64 `json:"rx_tap_errors"`   // writes the TAP refused (deleted or down)
+	RxRecvErrors  uint64 `json:"rx_recv_errors"`  // failed receive calls (parent down)
 }
 
 // State returns the backend's health and data-path counters.
