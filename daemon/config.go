@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -191,19 +192,13 @@ func (m *MKAConfig) setTunables(t Tunables) {
 
 func (m *MKAConfig) equal(o *MKAConfig, ignoreTunables bool) bool {
 	if m.Priority != o.Priority || !bytes.Equal(m.EAPOLDest, o.EAPOLDest) ||
-		m.EAPOLEtherType != o.EAPOLEtherType || m.Version != o.Version || m.AlwaysICVIndex != o.AlwaysICVIndex ||
-		len(m.Keys) != len(o.Keys) {
+		m.EAPOLEtherType != o.EAPOLEtherType || m.Version != o.Version || m.AlwaysICVIndex != o.AlwaysICVIndex {
 		return false
 	}
 	if !ignoreTunables && m.Tunables() != o.Tunables() {
 		return false
 	}
-	for i := range m.Keys {
-		if !m.Keys[i].equal(&o.Keys[i]) {
-			return false
-		}
-	}
-	return true
+	return slices.EqualFunc(m.Keys, o.Keys, func(a, b KeyEntry) bool { return a.equal(&b) })
 }
 
 // KeyEntry is one connectivity association key of a port's key chain.
@@ -241,15 +236,7 @@ type StaticConfig struct {
 }
 
 func (s *StaticConfig) equal(o *StaticConfig) bool {
-	if !s.TX.equal(&o.TX) || len(s.RX) != len(o.RX) {
-		return false
-	}
-	for i := range s.RX {
-		if !s.RX[i].equal(&o.RX[i]) {
-			return false
-		}
-	}
-	return true
+	return s.TX.equal(&o.TX) && slices.EqualFunc(s.RX, o.RX, func(a, b StaticSA) bool { return a.equal(&b) })
 }
 
 // StaticSA is one hand-keyed SA.

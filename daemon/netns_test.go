@@ -267,6 +267,27 @@ func ping(t *testing.T, h *testenv.Host, dst string, count int, interval string)
 	return sent, recv
 }
 
+// securedPair starts two macsecd securing a veth with MKA (b wins the
+// key server election: lower priority value), waits until both are
+// secured, puts net.1/24 and net.2/24 on their secured interfaces and
+// checks that a ping crosses.
+func securedPair(t *testing.T, net string) (lab *testenv.Lab, a, b *testenv.Host, na, nb *node) {
+	t.Helper()
+	lab = testenv.New(t)
+	a, b = lab.Host("a"), lab.Host("b")
+	lab.Veth(a, "eth0", b, "eth0")
+	na = newNode(t, a, "priority = 20")
+	nb = newNode(t, b, "priority = 10")
+	na.waitSecured(60 * time.Second)
+	nb.waitSecured(60 * time.Second)
+	mustRun(t, a.Command("ip", "addr", "add", net+".1/24", "dev", "macsec0"))
+	mustRun(t, b.Command("ip", "addr", "add", net+".2/24", "dev", "macsec0"))
+	if sent, recv := ping(t, a, net+".2", 5, "0.2"); recv != sent {
+		t.Fatalf("ping over the secured link: %d of %d answered", recv, sent)
+	}
+	return lab, a, b, na, nb
+}
+
 // TestDaemonsSecureLink is the acceptance test of the daemon: two macsecd
 // secure a veth with MKA, traffic flows, status --json reports what the
 // daemons hold, a SIGHUP with a new rekey interval retunes without loss
@@ -274,20 +295,7 @@ func ping(t *testing.T, h *testenv.Host, dst string, count int, interval string)
 // message while the link stays up, no key appears in any log or CLI
 // output, and SIGTERM removes the secured interface.
 func TestDaemonsSecureLink(t *testing.T) {
-	lab := testenv.New(t)
-	a, b := lab.Host("a"), lab.Host("b")
-	lab.Veth(a, "eth0", b, "eth0")
-	// b wins the key server election (lower priority value).
-	na := newNode(t, a, "priority = 20")
-	nb := newNode(t, b, "priority = 10")
-	na.waitSecured(60 * time.Second)
-	nb.waitSecured(60 * time.Second)
-
-	mustRun(t, a.Command("ip", "addr", "add", "10.77.0.1/24", "dev", "macsec0"))
-	mustRun(t, b.Command("ip", "addr", "add", "10.77.0.2/24", "dev", "macsec0"))
-	if sent, recv := ping(t, a, "10.77.0.2", 5, "0.2"); recv != sent {
-		t.Fatalf("ping over the secured link: %d of %d answered", recv, sent)
-	}
+	_, a, _, na, nb := securedPair(t, "10.77.0")
 
 	// What status reports must be what the two daemons hold together.
 	sa, sb := na.status(), nb.status()
@@ -630,19 +638,8 @@ func TestMain(m *testing.M) {
 // operator had put on the secured interface are back without anyone
 // touching it.
 func TestDaemonsParentReplaced(t *testing.T) {
-	lab := testenv.New(t)
-	a, b := lab.Host("a"), lab.Host("b")
-	lab.Veth(a, "eth0", b, "eth0")
-	na := newNode(t, a, "priority = 20")
-	nb := newNode(t, b, "priority = 10")
-	na.waitSecured(60 * time.Second)
-	nb.waitSecured(60 * time.Second)
-	mustRun(t, a.Command("ip", "addr", "add", "10.80.0.1/24", "dev", "macsec0"))
-	mustRun(t, b.Command("ip", "addr", "add", "10.80.0.2/24", "dev", "macsec0"))
+	lab, a, b, na, nb := securedPair(t, "10.80.0")
 	mustRun(t, a.Command("ip", "route", "add", "10.81.0.0/24", "via", "10.80.0.2", "dev", "macsec0"))
-	if sent, recv := ping(t, a, "10.80.0.2", 3, "0.2"); recv != sent {
-		t.Fatalf("ping before: %d of %d answered", recv, sent)
-	}
 	time.Sleep(2 * watchInterval) // the port records the configuration
 
 	mustRun(t, a.Command("ip", "link", "del", "eth0"))
