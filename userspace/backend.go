@@ -303,6 +303,14 @@ func (b *Backend) TAPName() string {
 	return b.tapName
 }
 
+// USO reports whether the TAP takes UDP segmentation offload
+// super-frames (kernel 6.2 and later): received trains of datagrams of a
+// UDP flow are then written to it merged.
+func (b *Backend) USO() bool {
+	d := b.dev.Load()
+	return d != nil && d.USO()
+}
+
 // MTU is the TAP interface's MTU: the parent's minus the SecTAG and ICV.
 func (b *Backend) MTU() int { return b.tapMTU }
 

@@ -398,6 +398,10 @@ func (b *Backend) rxLoop(i int, conn *afpacket.Conn, st *workerStats) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	p := &rxPipe{b: b, w: b.SoftSecY.NewWorker(), co: offload.NewCoalescer(&tapWriter{b: b, i: i}), st: st}
+	// USO is a property of the kernel: a recreated TAP has it too.
+	if d := b.dev.Load(); d != nil {
+		p.co.UDP = d.USO()
+	}
 	defer p.w.Close()
 	if conn.Ring() {
 		b.rxRing(conn, p)

@@ -13,6 +13,10 @@ const MaxFrame = 18 + 65535
 // at most 128 frames, and bulk transfers are few.
 const maxFlows = 8
 
+// maxUDPSegs bounds the datagrams of one UDP super-frame, as the kernel
+// bounds those of a UDP_SEGMENT send (UDP_MAX_SEGMENTS).
+const maxUDPSegs = 64
+
 // Writer receives finished frames, virtio-net header first (a TAP queue).
 type Writer interface {
 	Write(b []byte) (int, error)
@@ -23,10 +27,18 @@ type Writer interface {
 // writes everything else through unchanged. One Coalescer serves one
 // worker; its buffers are allocated once.
 //
+// With UDP set (the TAP has USO, kernel 6.2 and later) it also merges
+// consecutive datagrams of a UDP flow that have the same length (the last
+// may be shorter) into one USO super-frame: the kernel splits it again
+// before any socket sees it, but the TAP is written once per train of
+// small datagrams instead of once per datagram.
+//
 // Only segments that authenticated as coming from a peer SecY are offered
 // (the caller's job), so their checksums, written by the peer's stack or
 // its Split, are trusted: the super-frame goes up as CHECKSUM_PARTIAL.
 type Coalescer struct {
+	// UDP enables merging UDP datagrams (see above).
+	UDP   bool
 	w     Writer
 	flows [maxFlows]groFlow
 	// one is the buffer for frames written alone.
@@ -42,6 +54,7 @@ type Coalescer struct {
 
 type groFlow struct {
 	active  bool
+	udp     bool   // a UDP flow; else TCP
 	buf     []byte // virtio-net header, then the frame being built
 	n       int    // octets of buf in use
 	v6      bool
@@ -118,7 +131,7 @@ func parseTCP(frame []byte) (tcpInfo, bool) {
 // ACK number, IP TOS/TTL (IPv4) or traffic class/hop limit (IPv6), and
 // identical TCP options.
 func (f *groFlow) sameFlow(frame []byte, t *tcpInfo) bool {
-	if f.v6 != t.v6 || f.ipOff != t.ipOff || f.hdrLen != t.hdrLen {
+	if f.udp || f.v6 != t.v6 || f.ipOff != t.ipOff || f.hdrLen != t.hdrLen {
 		return false
 	}
 	h := f.buf[VnetHdrLen:]
@@ -153,6 +166,12 @@ func (c *Coalescer) Add(buf []byte, start int) {
 	frame := buf[start:]
 	t, ok := parseTCP(frame)
 	if !ok {
+		if c.UDP {
+			if u, ok := parseUDP(frame); ok {
+				c.addUDP(frame[:u.hdrLen+u.payload], &u)
+				return
+			}
+		}
 		c.flushMatching(frame)
 		c.writeOne(buf, start)
 		return
@@ -196,7 +215,7 @@ func (c *Coalescer) Add(buf []byte, start int) {
 		c.flush(&c.flows[0])
 	}
 	f := &c.flows[free]
-	f.active = true
+	f.active, f.udp = true, false
 	f.v6, f.ipOff, f.l4Off, f.hdrLen = t.v6, t.ipOff, t.l4Off, t.hdrLen
 	f.mss, f.segs = t.payload, 1
 	f.nextSeq = t.seq + uint32(t.payload)
@@ -241,7 +260,9 @@ func (c *Coalescer) flush(f *groFlow) {
 	b := f.buf[:f.n]
 	frame := b[VnetHdrLen:]
 	h := VnetHdr{}
-	if f.segs > 1 {
+	if f.udp && f.segs > 1 {
+		f.finishUDP(frame, &h)
+	} else if f.segs > 1 {
 		ip := frame[f.ipOff:]
 		tcpLen := len(frame) - f.l4Off
 		var ps uint64
@@ -293,4 +314,140 @@ func (c *Coalescer) write(b []byte) {
 		c.Errors++
 		c.LastErr = err
 	}
+}
+
+// udpInfo is what addUDP needs to know about a datagram.
+type udpInfo struct {
+	v6           bool
+	ipOff, l4Off int
+	hdrLen       int
+	payload      int
+}
+
+// parseUDP reports whether frame is a UDP datagram the coalescer may
+// merge: IPv4 without options or fragments and with a checksum, or IPv6
+// without extension headers; a UDP length that matches the IP length.
+func parseUDP(frame []byte) (udpInfo, bool) {
+	var u udpInfo
+	ipOff, v6, ok := l3Offset(frame)
+	if !ok {
+		return u, false
+	}
+	u.v6, u.ipOff = v6, ipOff
+	var ipEnd int
+	if v6 {
+		if frame[ipOff+6] != protoUDP {
+			return u, false
+		}
+		u.l4Off = ipOff + 40
+		ipEnd = u.l4Off + int(binary.BigEndian.Uint16(frame[ipOff+4:]))
+	} else {
+		if frame[ipOff] != 0x45 || frame[ipOff+9] != protoUDP ||
+			binary.BigEndian.Uint16(frame[ipOff+6:])&0x3fff != 0 { // MF or fragment offset
+			return u, false
+		}
+		u.l4Off = ipOff + 20
+		ipEnd = ipOff + int(binary.BigEndian.Uint16(frame[ipOff+2:]))
+	}
+	u.hdrLen = u.l4Off + 8
+	if ipEnd > len(frame) || u.hdrLen >= ipEnd ||
+		int(binary.BigEndian.Uint16(frame[u.l4Off+4:])) != ipEnd-u.l4Off {
+		return u, false
+	}
+	// An IPv4 datagram sent without a checksum would come out of the
+	// kernel's segmentation with one: leave it as it is.
+	if !v6 && binary.BigEndian.Uint16(frame[u.l4Off+6:]) == 0 {
+		return u, false
+	}
+	u.payload = ipEnd - u.hdrLen
+	return u, true
+}
+
+// sameUDPFlow reports whether datagram d may extend f: same addresses,
+// ports, IPv4 TOS, TTL and DF or IPv6 traffic class, flow label and hop
+// limit.
+func (f *groFlow) sameUDPFlow(d []byte, u *udpInfo) bool {
+	if !f.udp || f.v6 != u.v6 || f.ipOff != u.ipOff {
+		return false
+	}
+	h := f.buf[VnetHdrLen:]
+	if !bytes.Equal(h[:u.ipOff], d[:u.ipOff]) {
+		return false
+	}
+	ip, dip := h[u.ipOff:], d[u.ipOff:]
+	if u.v6 {
+		if !bytes.Equal(ip[0:4], dip[0:4]) || !bytes.Equal(ip[6:40], dip[6:40]) {
+			return false
+		}
+	} else if ip[1] != dip[1] || ip[6]&0x40 != dip[6]&0x40 || ip[8] != dip[8] || !bytes.Equal(ip[12:20], dip[12:20]) {
+		return false
+	}
+	return bytes.Equal(h[u.l4Off:u.l4Off+4], d[u.l4Off:u.l4Off+4])
+}
+
+// addUDP merges datagram d into its flow's super-frame or starts one.
+func (c *Coalescer) addUDP(d []byte, u *udpInfo) {
+	free := -1
+	for i := range c.flows {
+		f := &c.flows[i]
+		if !f.active {
+			if free < 0 {
+				free = i
+			}
+			continue
+		}
+		if !f.sameUDPFlow(d, u) {
+			continue
+		}
+		if u.payload <= f.mss && f.segs < maxUDPSegs && f.n+u.payload <= len(f.buf) &&
+			f.n-VnetHdrLen-f.ipOff+u.payload <= 65535 {
+			copy(f.buf[f.n:], d[u.hdrLen:])
+			f.n += u.payload
+			f.segs++
+			// Only the last datagram of a super-frame may be shorter.
+			if u.payload < f.mss {
+				c.flush(f)
+			}
+			return
+		}
+		c.flush(f)
+		free = i
+		break
+	}
+	if free < 0 {
+		free = 0
+		c.flush(&c.flows[0])
+	}
+	f := &c.flows[free]
+	f.active, f.udp = true, true
+	f.v6, f.ipOff, f.l4Off, f.hdrLen = u.v6, u.ipOff, u.l4Off, u.hdrLen
+	f.mss, f.segs = u.payload, 1
+	f.n = VnetHdrLen + copy(f.buf[VnetHdrLen:], d)
+}
+
+// finishUDP makes the headers of a merged UDP flow those of one USO
+// super-frame: IP and UDP lengths of the whole, the UDP checksum field
+// holding the pseudo-header sum (CHECKSUM_PARTIAL; the kernel adjusts it
+// for each datagram it cuts).
+func (f *groFlow) finishUDP(frame []byte, h *VnetHdr) {
+	ip := frame[f.ipOff:]
+	udpLen := len(frame) - f.l4Off
+	var ps uint64
+	if f.v6 {
+		binary.BigEndian.PutUint16(ip[4:], uint16(udpLen))
+		ps = pseudoSum(ip[8:24], ip[24:40], protoUDP, udpLen)
+	} else {
+		binary.BigEndian.PutUint16(ip[2:], uint16(len(frame)-f.ipOff))
+		ip[10], ip[11] = 0, 0
+		binary.BigEndian.PutUint16(ip[10:], Checksum(ip[:20]))
+		ps = pseudoSum(ip[12:16], ip[16:20], protoUDP, udpLen)
+	}
+	binary.BigEndian.PutUint16(frame[f.l4Off+4:], uint16(udpLen))
+	binary.BigEndian.PutUint16(frame[f.l4Off+6:], fold(ps))
+	h.GSOType = GSOUDPL4
+	h.Flags = FlagNeedsCsum
+	h.HdrLen = uint16(f.hdrLen)
+	h.GSOSize = uint16(f.mss)
+	h.CsumStart = uint16(f.l4Off)
+	h.CsumOffset = 6
 }
