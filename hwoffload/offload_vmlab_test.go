@@ -156,7 +156,7 @@ func TestNetdevsimDetect(t *testing.T) {
 		t.Errorf("%s on %s: on=%v fixed=%v, want on [fixed]", FeatureMACsecOffload, dev, f.On(FeatureMACsecOffload), f.Fixed(FeatureMACsecOffload))
 	}
 	// Record the reply for the host unit tests.
-	if out := os.Getenv("MACSECD_LAB_OUT"); out != "" {
+	if out, inLab := testenv.LabOut(t); inLab {
 		var uts unix.Utsname
 		unix.Uname(&uts)
 		name := filepath.Join(out, "features-netdevsim-"+unix.ByteSliceToString(uts.Release[:])+".hex")

@@ -53,10 +53,7 @@ func labKernel(t *testing.T) {
 
 // outFile is a file under $MACSECD_LAB_OUT, which comes back to the host.
 func outFile(t *testing.T, name string) string {
-	d := os.Getenv("MACSECD_LAB_OUT")
-	if d == "" {
-		d = t.TempDir()
-	}
+	d, _ := testenv.LabOut(t)
 	return filepath.Join(d, strings.NewReplacer("/", "_", " ", "_").Replace(name))
 }
 

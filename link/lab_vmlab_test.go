@@ -17,8 +17,8 @@ import (
 
 // labOut returns $MACSECD_LAB_OUT/link/<kernel>, created.
 func labOut(t *testing.T) string {
-	base := os.Getenv("MACSECD_LAB_OUT")
-	if base == "" {
+	base, inLab := testenv.LabOut(t)
+	if !inLab {
 		t.Fatal("MACSECD_LAB_OUT is not set: vmlab tests run inside the VM lab (make test-vm)")
 	}
 	dir := filepath.Join(base, "link", testenv.LabKernel(t))

@@ -19,6 +19,17 @@ func LabKernel(t testing.TB) string {
 	return k
 }
 
+// LabOut returns the directory for files a test hands back to the host:
+// $MACSECD_LAB_OUT in the VM lab (inLab true; the lab copies it out), or
+// else a temporary directory of the test.
+func LabOut(t testing.TB) (dir string, inLab bool) {
+	t.Helper()
+	if d := os.Getenv("MACSECD_LAB_OUT"); d != "" {
+		return d, true
+	}
+	return t.TempDir(), false
+}
+
 // Run runs args[0] with args[1:] in h's namespace and returns its combined
 // output; the test fails, naming the host, the command and its output, if
 // the command does not exit 0.

@@ -28,14 +28,6 @@ import (
 
 const etherTypeMACsec = 0x88e5
 
-// outDir is where files for the host go ($MACSECD_LAB_OUT).
-func outDir(t *testing.T) string {
-	if d := os.Getenv("MACSECD_LAB_OUT"); d != "" {
-		return d
-	}
-	return t.TempDir()
-}
-
 // TestLabKernel checks the guest environment the lab promises: the kernel
 // name, netlink, the tools on PATH, and kernel MACsec.
 func TestLabKernel(t *testing.T) {
@@ -118,7 +110,8 @@ func TestStaticKeys(t *testing.T) {
 			setup(a, "10.1.0.1/24", keyA, "1", macB, keyB, "2")
 			setup(b, "10.1.0.2/24", keyB, "2", macA, keyA, "1")
 
-			pcap := b.Capture(t, "eth0", filepath.Join(outDir(t), "static-"+s.name+".pcap"))
+			dir, _ := LabOut(t)
+			pcap := b.Capture(t, "eth0", filepath.Join(dir, "static-"+s.name+".pcap"))
 			wire := sniff(t, b, "eth0")
 			a.Run(t, "ping", "-c", "2", "-W", "10", "10.1.0.2")
 			frames := wire()
@@ -210,7 +203,8 @@ func TestWPASupplicantMKA(t *testing.T) {
 	lab := New(t)
 	a, b := lab.Host("a"), lab.Host("b")
 	lab.Veth(a, "eth0", b, "eth0")
-	pcap := b.Capture(t, "eth0", filepath.Join(outDir(t), "mka-wpa_supplicant.pcap"))
+	dir, _ := LabOut(t)
+	pcap := b.Capture(t, "eth0", filepath.Join(dir, "mka-wpa_supplicant.pcap"))
 	cak, _ := hex.DecodeString("0123456789abcdef0123456789abcdef")
 	ckn, _ := hex.DecodeString("6162636465666768696a6b6c6d6e6f707172737475767778797a303132333435")
 	for i, h := range []*Host{a, b} {

@@ -48,10 +48,7 @@ func (w WPASupplicant) Start(t testing.TB, h *Host, ifname string) *exec.Cmd {
 	if err := os.WriteFile(conf, []byte(w.Config()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logDir := os.Getenv("MACSECD_LAB_OUT")
-	if logDir == "" {
-		logDir = dir
-	}
+	logDir, _ := LabOut(t)
 	logPath := filepath.Join(logDir, fmt.Sprintf("wpa_supplicant-%s-%s.log", h.Name, ifname))
 	logf, err := os.Create(logPath)
 	if err != nil {

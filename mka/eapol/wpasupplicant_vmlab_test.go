@@ -131,7 +131,7 @@ func wpaWire(t *testing.T, cakHex string) {
 		}
 	}
 	t.Logf("seen: %+v", got)
-	if d := os.Getenv("MACSECD_LAB_OUT"); d != "" {
+	if d, inLab := testenv.LabOut(t); inLab {
 		// The frames go back to the host, where mka/mkpdu keeps a copy
 		// as test data for byte-exact tests without the VM lab.
 		name := filepath.Join(d, fmt.Sprintf("wpa_supplicant-mkpdus-cak%d.hex", 8*len(cak)))
