@@ -75,14 +75,45 @@ func NewCoalescer(w Writer) *Coalescer {
 	return c
 }
 
+// l4Offsets locates the transport header of a frame that carries proto
+// in IPv4 without options or fragments, or in IPv6 without extension
+// headers: the IP header's offset, the transport header's, and where the
+// IP packet ends (before any Ethernet padding, within the frame).
+func l4Offsets(frame []byte, proto uint8) (v6 bool, ipOff, l4Off, ipEnd int, ok bool) {
+	ipOff, v6, ok = l3Offset(frame)
+	if !ok {
+		return
+	}
+	if v6 {
+		if frame[ipOff+6] != proto {
+			return v6, 0, 0, 0, false
+		}
+		l4Off = ipOff + 40
+		ipEnd = l4Off + int(binary.BigEndian.Uint16(frame[ipOff+4:]))
+	} else {
+		if frame[ipOff] != 0x45 || frame[ipOff+9] != proto ||
+			binary.BigEndian.Uint16(frame[ipOff+6:])&0x3fff != 0 { // MF or fragment offset
+			return v6, 0, 0, 0, false
+		}
+		l4Off = ipOff + 20
+		ipEnd = ipOff + int(binary.BigEndian.Uint16(frame[ipOff+2:]))
+	}
+	return v6, ipOff, l4Off, ipEnd, ipEnd <= len(frame)
+}
+
 // tcpInfo is what Add needs to know about a segment.
 type tcpInfo struct {
+	pktInfo
+	seq   uint32
+	flags uint8
+}
+
+// pktInfo is where a frame's headers and payload are.
+type pktInfo struct {
 	v6           bool
 	ipOff, l4Off int
-	hdrLen       int
+	hdrLen       int // up to the payload
 	payload      int
-	seq          uint32
-	flags        uint8
 }
 
 // parseTCP reports whether frame is a TCP segment the coalescer may merge:
@@ -90,27 +121,10 @@ type tcpInfo struct {
 // TCP with payload and only ACK and PSH set.
 func parseTCP(frame []byte) (tcpInfo, bool) {
 	var t tcpInfo
-	ipOff, v6, ok := l3Offset(frame)
-	if !ok {
-		return t, false
-	}
-	t.v6, t.ipOff = v6, ipOff
 	var ipEnd int
-	if v6 {
-		if frame[ipOff+6] != protoTCP {
-			return t, false
-		}
-		t.l4Off = ipOff + 40
-		ipEnd = t.l4Off + int(binary.BigEndian.Uint16(frame[ipOff+4:]))
-	} else {
-		if frame[ipOff] != 0x45 || frame[ipOff+9] != protoTCP ||
-			binary.BigEndian.Uint16(frame[ipOff+6:])&0x3fff != 0 { // MF or fragment offset
-			return t, false
-		}
-		t.l4Off = ipOff + 20
-		ipEnd = ipOff + int(binary.BigEndian.Uint16(frame[ipOff+2:]))
-	}
-	if ipEnd > len(frame) || t.l4Off+20 > ipEnd {
+	var ok bool
+	t.v6, t.ipOff, t.l4Off, ipEnd, ok = l4Offsets(frame, protoTCP)
+	if !ok || t.l4Off+20 > ipEnd {
 		return t, false
 	}
 	t.hdrLen = t.l4Off + int(frame[t.l4Off+12]>>4)*4
@@ -177,18 +191,8 @@ func (c *Coalescer) Add(buf []byte, start int) {
 		return
 	}
 	seg := frame[:t.hdrLen+t.payload]
-	free := -1
-	for i := range c.flows {
-		f := &c.flows[i]
-		if !f.active {
-			if free < 0 {
-				free = i
-			}
-			continue
-		}
-		if !f.sameFlow(seg, &t) {
-			continue
-		}
+	f, open := c.flowFor(func(f *groFlow) bool { return f.sameFlow(seg, &t) })
+	if open {
 		if t.seq == f.nextSeq && t.payload <= f.mss && f.n+t.payload <= len(f.buf) &&
 			f.n-VnetHdrLen-f.ipOff+t.payload <= 65535 {
 			copy(f.buf[f.n:], seg[t.hdrLen:])
@@ -206,15 +210,7 @@ func (c *Coalescer) Add(buf []byte, start int) {
 		}
 		// Out of order or a different size: what is built goes first.
 		c.flush(f)
-		free = i
-		break
 	}
-	if free < 0 {
-		// All slots busy with other flows: evict the first.
-		free = 0
-		c.flush(&c.flows[0])
-	}
-	f := &c.flows[free]
 	f.active, f.udp = true, false
 	f.v6, f.ipOff, f.l4Off, f.hdrLen = t.v6, t.ipOff, t.l4Off, t.hdrLen
 	f.mss, f.segs = t.payload, 1
@@ -223,6 +219,30 @@ func (c *Coalescer) Add(buf []byte, start int) {
 	if t.flags&tcpFlagPSH != 0 {
 		c.flush(f)
 	}
+}
+
+// flowFor returns the open flow that match accepts (open true), or else
+// the slot for a new flow: a free one, or the first, flushed, when all
+// are busy with other flows.
+func (c *Coalescer) flowFor(match func(*groFlow) bool) (f *groFlow, open bool) {
+	var free *groFlow
+	for i := range c.flows {
+		f := &c.flows[i]
+		if !f.active {
+			if free == nil {
+				free = f
+			}
+			continue
+		}
+		if match(f) {
+			return f, true
+		}
+	}
+	if free == nil {
+		free = &c.flows[0]
+		c.flush(free)
+	}
+	return free, false
 }
 
 // flushMatching flushes an open flow whose addresses match a frame that is
@@ -258,36 +278,48 @@ func (c *Coalescer) Flush() {
 func (c *Coalescer) flush(f *groFlow) {
 	f.active = false
 	b := f.buf[:f.n]
-	frame := b[VnetHdrLen:]
 	h := VnetHdr{}
-	if f.udp && f.segs > 1 {
-		f.finishUDP(frame, &h)
-	} else if f.segs > 1 {
-		ip := frame[f.ipOff:]
-		tcpLen := len(frame) - f.l4Off
-		var ps uint64
-		if f.v6 {
-			h.GSOType = GSOTCPv6
-			binary.BigEndian.PutUint16(ip[4:], uint16(tcpLen))
-			ps = pseudoSum(ip[8:24], ip[24:40], protoTCP, tcpLen)
-		} else {
-			h.GSOType = GSOTCPv4
-			binary.BigEndian.PutUint16(ip[2:], uint16(len(frame)-f.ipOff))
-			ip[10], ip[11] = 0, 0
-			binary.BigEndian.PutUint16(ip[10:], Checksum(ip[:20]))
-			ps = pseudoSum(ip[12:16], ip[16:20], protoTCP, tcpLen)
-		}
-		// CHECKSUM_PARTIAL: the field holds the pseudo-header sum and the
-		// kernel (or nobody, for local delivery) finishes it.
-		binary.BigEndian.PutUint16(frame[f.l4Off+16:], fold(ps))
-		h.Flags = FlagNeedsCsum
-		h.HdrLen = uint16(f.hdrLen)
-		h.GSOSize = uint16(f.mss)
-		h.CsumStart = uint16(f.l4Off)
-		h.CsumOffset = 16
+	if f.segs > 1 {
+		f.finish(b[VnetHdrLen:], &h)
 	}
 	h.Encode(b)
 	c.write(b)
+}
+
+// finish makes the headers of a merged flow those of one GSO super-frame:
+// IP length (and IPv4 header checksum) of the whole, the UDP length, and
+// the transport checksum field holding the pseudo-header sum. That is
+// CHECKSUM_PARTIAL: the kernel finishes it (or nobody, for local
+// delivery), and for USO adjusts it for each datagram it cuts.
+func (f *groFlow) finish(frame []byte, h *VnetHdr) {
+	ip := frame[f.ipOff:]
+	l4Len := len(frame) - f.l4Off
+	proto, csumOff := uint8(protoTCP), 16
+	h.GSOType = GSOTCPv4
+	if f.udp {
+		proto, csumOff = protoUDP, 6
+		h.GSOType = GSOUDPL4
+		binary.BigEndian.PutUint16(frame[f.l4Off+4:], uint16(l4Len))
+	}
+	var ps uint64
+	if f.v6 {
+		if !f.udp {
+			h.GSOType = GSOTCPv6
+		}
+		binary.BigEndian.PutUint16(ip[4:], uint16(l4Len))
+		ps = pseudoSum(ip[8:24], ip[24:40], proto, l4Len)
+	} else {
+		binary.BigEndian.PutUint16(ip[2:], uint16(len(frame)-f.ipOff))
+		ip[10], ip[11] = 0, 0
+		binary.BigEndian.PutUint16(ip[10:], Checksum(ip[:20]))
+		ps = pseudoSum(ip[12:16], ip[16:20], proto, l4Len)
+	}
+	binary.BigEndian.PutUint16(frame[f.l4Off+csumOff:], fold(ps))
+	h.Flags = FlagNeedsCsum
+	h.HdrLen = uint16(f.hdrLen)
+	h.GSOSize = uint16(f.mss)
+	h.CsumStart = uint16(f.l4Off)
+	h.CsumOffset = uint16(csumOff)
 }
 
 // writeOne writes a frame that is not merged.
@@ -316,47 +348,25 @@ func (c *Coalescer) write(b []byte) {
 	}
 }
 
-// udpInfo is what addUDP needs to know about a datagram.
-type udpInfo struct {
-	v6           bool
-	ipOff, l4Off int
-	hdrLen       int
-	payload      int
-}
-
 // parseUDP reports whether frame is a UDP datagram the coalescer may
 // merge: IPv4 without options or fragments and with a checksum, or IPv6
 // without extension headers; a UDP length that matches the IP length.
-func parseUDP(frame []byte) (udpInfo, bool) {
-	var u udpInfo
-	ipOff, v6, ok := l3Offset(frame)
+func parseUDP(frame []byte) (pktInfo, bool) {
+	var u pktInfo
+	var ipEnd int
+	var ok bool
+	u.v6, u.ipOff, u.l4Off, ipEnd, ok = l4Offsets(frame, protoUDP)
 	if !ok {
 		return u, false
 	}
-	u.v6, u.ipOff = v6, ipOff
-	var ipEnd int
-	if v6 {
-		if frame[ipOff+6] != protoUDP {
-			return u, false
-		}
-		u.l4Off = ipOff + 40
-		ipEnd = u.l4Off + int(binary.BigEndian.Uint16(frame[ipOff+4:]))
-	} else {
-		if frame[ipOff] != 0x45 || frame[ipOff+9] != protoUDP ||
-			binary.BigEndian.Uint16(frame[ipOff+6:])&0x3fff != 0 { // MF or fragment offset
-			return u, false
-		}
-		u.l4Off = ipOff + 20
-		ipEnd = ipOff + int(binary.BigEndian.Uint16(frame[ipOff+2:]))
-	}
 	u.hdrLen = u.l4Off + 8
-	if ipEnd > len(frame) || u.hdrLen >= ipEnd ||
+	if u.hdrLen >= ipEnd ||
 		int(binary.BigEndian.Uint16(frame[u.l4Off+4:])) != ipEnd-u.l4Off {
 		return u, false
 	}
 	// An IPv4 datagram sent without a checksum would come out of the
 	// kernel's segmentation with one: leave it as it is.
-	if !v6 && binary.BigEndian.Uint16(frame[u.l4Off+6:]) == 0 {
+	if !u.v6 && binary.BigEndian.Uint16(frame[u.l4Off+6:]) == 0 {
 		return u, false
 	}
 	u.payload = ipEnd - u.hdrLen
@@ -366,7 +376,7 @@ func parseUDP(frame []byte) (udpInfo, bool) {
 // sameUDPFlow reports whether datagram d may extend f: same addresses,
 // ports, IPv4 TOS, TTL and DF or IPv6 traffic class, flow label and hop
 // limit.
-func (f *groFlow) sameUDPFlow(d []byte, u *udpInfo) bool {
+func (f *groFlow) sameUDPFlow(d []byte, u *pktInfo) bool {
 	if !f.udp || f.v6 != u.v6 || f.ipOff != u.ipOff {
 		return false
 	}
@@ -386,19 +396,9 @@ func (f *groFlow) sameUDPFlow(d []byte, u *udpInfo) bool {
 }
 
 // addUDP merges datagram d into its flow's super-frame or starts one.
-func (c *Coalescer) addUDP(d []byte, u *udpInfo) {
-	free := -1
-	for i := range c.flows {
-		f := &c.flows[i]
-		if !f.active {
-			if free < 0 {
-				free = i
-			}
-			continue
-		}
-		if !f.sameUDPFlow(d, u) {
-			continue
-		}
+func (c *Coalescer) addUDP(d []byte, u *pktInfo) {
+	f, open := c.flowFor(func(f *groFlow) bool { return f.sameUDPFlow(d, u) })
+	if open {
 		if u.payload <= f.mss && f.segs < maxUDPSegs && f.n+u.payload <= len(f.buf) &&
 			f.n-VnetHdrLen-f.ipOff+u.payload <= 65535 {
 			copy(f.buf[f.n:], d[u.hdrLen:])
@@ -411,43 +411,9 @@ func (c *Coalescer) addUDP(d []byte, u *udpInfo) {
 			return
 		}
 		c.flush(f)
-		free = i
-		break
 	}
-	if free < 0 {
-		free = 0
-		c.flush(&c.flows[0])
-	}
-	f := &c.flows[free]
 	f.active, f.udp = true, true
 	f.v6, f.ipOff, f.l4Off, f.hdrLen = u.v6, u.ipOff, u.l4Off, u.hdrLen
 	f.mss, f.segs = u.payload, 1
 	f.n = VnetHdrLen + copy(f.buf[VnetHdrLen:], d)
-}
-
-// finishUDP makes the headers of a merged UDP flow those of one USO
-// super-frame: IP and UDP lengths of the whole, the UDP checksum field
-// holding the pseudo-header sum (CHECKSUM_PARTIAL; the kernel adjusts it
-// for each datagram it cuts).
-func (f *groFlow) finishUDP(frame []byte, h *VnetHdr) {
-	ip := frame[f.ipOff:]
-	udpLen := len(frame) - f.l4Off
-	var ps uint64
-	if f.v6 {
-		binary.BigEndian.PutUint16(ip[4:], uint16(udpLen))
-		ps = pseudoSum(ip[8:24], ip[24:40], protoUDP, udpLen)
-	} else {
-		binary.BigEndian.PutUint16(ip[2:], uint16(len(frame)-f.ipOff))
-		ip[10], ip[11] = 0, 0
-		binary.BigEndian.PutUint16(ip[10:], Checksum(ip[:20]))
-		ps = pseudoSum(ip[12:16], ip[16:20], protoUDP, udpLen)
-	}
-	binary.BigEndian.PutUint16(frame[f.l4Off+4:], uint16(udpLen))
-	binary.BigEndian.PutUint16(frame[f.l4Off+6:], fold(ps))
-	h.GSOType = GSOUDPL4
-	h.Flags = FlagNeedsCsum
-	h.HdrLen = uint16(f.hdrLen)
-	h.GSOSize = uint16(f.mss)
-	h.CsumStart = uint16(f.l4Off)
-	h.CsumOffset = 6
 }

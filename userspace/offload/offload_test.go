@@ -280,103 +280,71 @@ func (r *recorder) Write(b []byte) (int, error) {
 // TestCoalesceRoundTrip splits a super-frame, coalesces the segments back
 // and splits the result again: the second split must give the same wire
 // frames as the first, so what the TAP receives is exactly what the
-// sender's TAP gave.
+// sender's TAP gave. For UDP (datagrams of one flow, the last one
+// shorter) the coalescer merges only with UDP set; else it writes each
+// datagram alone.
 func TestCoalesceRoundTrip(t *testing.T) {
-	for _, v6 := range []bool{false, true} {
-		payload := randPayload(40000, 9)
-		h, f := superFrame(v6, false, payload, 1448, 0x10|tcpFlagPSH)
-		outs, sizes := outBufs(64, 16+1600)
-		k, err := Split(h, f, outs, 16, sizes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec := &recorder{}
-		c := NewCoalescer(rec)
-		for i := 0; i < k; i++ {
-			c.Add(outs[i][:16+sizes[i]], 16)
-		}
-		c.Flush()
-		if len(rec.writes) != 1 {
-			t.Fatalf("v6=%v: %d writes, want 1", v6, len(rec.writes))
-		}
-		w := rec.writes[0]
-		gh, err := DecodeVnetHdr(w)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantType := uint8(GSOTCPv4)
-		if v6 {
-			wantType = GSOTCPv6
-		}
-		if gh.GSOType != wantType || gh.GSOSize != 1448 || gh.Flags != FlagNeedsCsum || int(gh.CsumStart) != int(h.CsumStart) || gh.CsumOffset != 16 {
-			t.Fatalf("v6=%v: GSO header %+v", v6, gh)
-		}
-		outs2, sizes2 := outBufs(64, 16+1600)
-		k2, err := Split(gh, w[VnetHdrLen:], outs2, 16, sizes2)
-		if err != nil || k2 != k {
-			t.Fatalf("re-split: %d segments, %v; want %d", k2, err, k)
-		}
-		for i := 0; i < k; i++ {
-			a, b := outs[i][16:16+sizes[i]], outs2[i][16:16+sizes2[i]]
-			// The coalesced frame keeps the first segment's IP ID, so the
-			// re-split IDs match too.
-			if !bytes.Equal(a, b) {
-				t.Fatalf("v6=%v segment %d differs after coalesce and re-split", v6, i)
+	for _, tc := range []struct {
+		name    string
+		v6, udp bool
+		payload int
+		mss     int
+		segs    int
+		gso     uint8
+		csumOff uint16
+	}{
+		{"TCPv4", false, false, 40000, 1448, 28, GSOTCPv4, 16},
+		{"TCPv6", true, false, 40000, 1448, 28, GSOTCPv6, 16},
+		{"UDPv4", false, true, 100*20 + 37, 100, 21, GSOUDPL4, 6},
+		{"UDPv6", true, true, 100*20 + 37, 100, 21, GSOUDPL4, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, f := superFrame(tc.v6, tc.udp, randPayload(tc.payload, 9), tc.mss, 0x10|tcpFlagPSH)
+			outs, sizes := outBufs(64, 16+1600)
+			k, err := Split(h, f, outs, 16, sizes)
+			if err != nil || k != tc.segs {
+				t.Fatalf("split: %d segments, %v; want %d", k, err, tc.segs)
 			}
-		}
-	}
-}
-
-// TestCoalesceUDPRoundTrip: datagrams of one UDP flow, the last one
-// shorter, become one USO super-frame that Split (as the kernel would)
-// cuts back into exactly the datagrams that came in; with UDP off each is
-// written alone.
-func TestCoalesceUDPRoundTrip(t *testing.T) {
-	for _, v6 := range []bool{false, true} {
-		payload := randPayload(100*20+37, 5)
-		h, f := superFrame(v6, true, payload, 100, 0)
-		outs, sizes := outBufs(64, 16+1600)
-		k, err := Split(h, f, outs, 16, sizes)
-		if err != nil || k != 21 {
-			t.Fatalf("split: %d datagrams, %v", k, err)
-		}
-		off := &recorder{}
-		c := NewCoalescer(off)
-		for i := 0; i < k; i++ {
-			c.Add(outs[i][:16+sizes[i]], 16)
-		}
-		c.Flush()
-		if len(off.writes) != k {
-			t.Fatalf("v6=%v, UDP off: %d writes, want %d", v6, len(off.writes), k)
-		}
-		rec := &recorder{}
-		c = NewCoalescer(rec)
-		c.UDP = true
-		for i := 0; i < k; i++ {
-			c.Add(outs[i][:16+sizes[i]], 16)
-		}
-		c.Flush()
-		if len(rec.writes) != 1 {
-			t.Fatalf("v6=%v: %d writes, want 1", v6, len(rec.writes))
-		}
-		w := rec.writes[0]
-		gh, err := DecodeVnetHdr(w)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if gh.GSOType != GSOUDPL4 || gh.GSOSize != 100 || gh.Flags != FlagNeedsCsum || gh.CsumStart != h.CsumStart || gh.CsumOffset != 6 {
-			t.Fatalf("v6=%v: GSO header %+v", v6, gh)
-		}
-		outs2, sizes2 := outBufs(64, 16+1600)
-		k2, err := Split(gh, w[VnetHdrLen:], outs2, 16, sizes2)
-		if err != nil || k2 != k {
-			t.Fatalf("re-split: %d datagrams, %v; want %d", k2, err, k)
-		}
-		for i := 0; i < k; i++ {
-			if a, b := outs[i][16:16+sizes[i]], outs2[i][16:16+sizes2[i]]; !bytes.Equal(a, b) {
-				t.Fatalf("v6=%v datagram %d differs after coalesce and re-split:\n% x\n% x", v6, i, a[:48], b[:48])
+			coalesce := func(udp bool) [][]byte {
+				rec := &recorder{}
+				c := NewCoalescer(rec)
+				c.UDP = udp
+				for i := 0; i < k; i++ {
+					c.Add(outs[i][:16+sizes[i]], 16)
+				}
+				c.Flush()
+				return rec.writes
 			}
-		}
+			if tc.udp {
+				if w := coalesce(false); len(w) != k {
+					t.Fatalf("UDP off: %d writes, want %d", len(w), k)
+				}
+			}
+			writes := coalesce(true)
+			if len(writes) != 1 {
+				t.Fatalf("%d writes, want 1", len(writes))
+			}
+			w := writes[0]
+			gh, err := DecodeVnetHdr(w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gh.GSOType != tc.gso || int(gh.GSOSize) != tc.mss || gh.Flags != FlagNeedsCsum || gh.CsumStart != h.CsumStart || gh.CsumOffset != tc.csumOff {
+				t.Fatalf("GSO header %+v", gh)
+			}
+			outs2, sizes2 := outBufs(64, 16+1600)
+			k2, err := Split(gh, w[VnetHdrLen:], outs2, 16, sizes2)
+			if err != nil || k2 != k {
+				t.Fatalf("re-split: %d segments, %v; want %d", k2, err, k)
+			}
+			for i := 0; i < k; i++ {
+				// The coalesced frame keeps the first segment's IP ID, so the
+				// re-split IDs match too.
+				if a, b := outs[i][16:16+sizes[i]], outs2[i][16:16+sizes2[i]]; !bytes.Equal(a, b) {
+					t.Fatalf("segment %d differs after coalesce and re-split:\n% x\n% x", i, a[:48], b[:48])
+				}
+			}
+		})
 	}
 }
 
