@@ -14,13 +14,15 @@ import (
 // reload without loss, rejected reload, rekey, SIGTERM, no key in output),
 // with static keys as in TestDaemonsStaticKeys, and with the parent
 // deleted and created again (the kernel deletes the MACsec interface with
-// it) as in TestDaemonsParentReplaced.
+// it) as in TestDaemonsParentReplaced, and with the MACsec interface
+// deleted under the port as in TestDaemonsSecuredInterfaceDeleted.
 func TestVMLabKernelBackend(t *testing.T) {
 	testenv.LabKernel(t)
 	t.Setenv("MACSECD_TEST_BACKEND", "kernel")
 	t.Run("mka", TestDaemonsSecureLink)
 	t.Run("static", TestDaemonsStaticKeys)
 	t.Run("parent-replaced", TestDaemonsParentReplaced)
+	t.Run("secured-interface-deleted", TestDaemonsSecuredInterfaceDeleted)
 }
 
 // TestVMLabAutoPicksKernel: on veth (no offload) in a kernel with MACsec,

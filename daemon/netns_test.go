@@ -661,3 +661,36 @@ func TestDaemonsParentReplaced(t *testing.T) {
 		t.Errorf("ping after the parent came back: %d of %d answered", recv, sent)
 	}
 }
+
+// TestDaemonsSecuredInterfaceDeleted deletes a's secured interface under
+// a running port, as a careless operator does: the userspace backend
+// recreates its TAP, the kernel backend's port starts over and creates
+// its MACsec interface again; either way the link is secured again with
+// the addresses and the route the operator had put on it.
+func TestDaemonsSecuredInterfaceDeleted(t *testing.T) {
+	_, a, _, na, nb := securedPair(t, "10.82.0")
+	mustRun(t, a.Command("ip", "route", "add", "10.83.0.0/24", "via", "10.82.0.2", "dev", "macsec0"))
+	time.Sleep(2 * watchInterval) // the port (or the backend) records the configuration
+
+	mustRun(t, a.Command("ip", "link", "del", "macsec0"))
+	na.waitLog(`msg="TAP interface recreated"|secured interface deleted: macsec0`, 10*time.Second)
+	na.waitSecured(60 * time.Second)
+	nb.waitSecured(60 * time.Second)
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		out := mustRun(t, a.Command("ip", "route", "show", "10.83.0.0/24"))
+		if strings.Contains(out, "via 10.82.0.2 dev macsec0") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("route not restored: %q\nlog:\n%s", out, na.log.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if out := mustRun(t, a.Command("ip", "-4", "addr", "show", "dev", "macsec0")); !strings.Contains(out, "10.82.0.1/24") {
+		t.Errorf("address not restored:\n%s", out)
+	}
+	if sent, recv := ping(t, a, "10.82.0.2", 5, "0.2"); recv < sent-1 {
+		t.Errorf("ping after the secured interface came back: %d of %d answered", recv, sent)
+	}
+}

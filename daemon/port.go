@@ -188,12 +188,12 @@ func (p *port) runOnce(ctx context.Context) error {
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		p.watch(runCtx, cancel, parentIndex, &p.ip)
+		p.watch(runCtx, cancel, parentIndex, spec.Choice.Backend != hwoffload.Userspace, &p.ip)
 	}()
 	err = ka.Run(runCtx)
 	cancel(nil)
 	<-watched
-	if cause := context.Cause(runCtx); errors.Is(cause, errParentReplaced) && ctx.Err() == nil {
+	if cause := context.Cause(runCtx); (errors.Is(cause, errParentReplaced) || errors.Is(cause, errSecuredGone)) && ctx.Err() == nil {
 		return cause
 	}
 	return err

@@ -7,6 +7,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/macsecd/macsecd/internal/ipconfig"
 )
 
@@ -20,6 +22,12 @@ const watchInterval = 500 * time.Millisecond
 // starts over on the new one.
 var errParentReplaced = errors.New("parent interface replaced")
 
+// errSecuredGone ends a port's run when the kernel MACsec interface it
+// created was deleted (by an operator, or with its parent): the port
+// starts over and creates it again. (The userspace backend recreates a
+// deleted TAP by itself.)
+var errSecuredGone = errors.New("secured interface deleted")
+
 // restoreFor is how long a port keeps trying to put the previous
 // configuration back: a kernel MACsec interface is down until MKA secures
 // it, and routes through a down interface cannot be added before that.
@@ -27,10 +35,11 @@ const restoreFor = 30 * time.Second
 
 // watch runs beside a port's key agreement until ctx ends: it cancels the
 // run with errParentReplaced when the parent's interface index changes
-// from parentIndex; it puts ip, the secured interface's addresses and
+// from parentIndex, and with errSecuredGone when watchSecured is set and
+// the secured interface no longer exists; it puts ip, the secured interface's addresses and
 // routes from the previous run, back on the new secured interface; then
 // it keeps ip current so that the next run can do the same.
-func (p *port) watch(ctx context.Context, cancel context.CancelCauseFunc, parentIndex int, ip *ipconfig.Snapshot) {
+func (p *port) watch(ctx context.Context, cancel context.CancelCauseFunc, parentIndex int, watchSecured bool, ip *ipconfig.Snapshot) {
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
 	restoring := !ip.Empty()
@@ -53,6 +62,13 @@ func (p *port) watch(ctx context.Context, cancel context.CancelCauseFunc, parent
 		if ifi, err := net.InterfaceByName(p.cfg.Parent); err == nil && ifi.Index != parentIndex {
 			cancel(fmt.Errorf("%w: %s is now interface %d, was %d", errParentReplaced, p.cfg.Parent, ifi.Index, parentIndex))
 			return
+		}
+		if watchSecured {
+			var gone netlink.LinkNotFoundError
+			if _, err := netlink.LinkByName(p.cfg.Interface); errors.As(err, &gone) {
+				cancel(fmt.Errorf("%w: %s", errSecuredGone, p.cfg.Interface))
+				return
+			}
 		}
 	}
 }
