@@ -85,6 +85,9 @@ type PortConfig struct {
 	SCIPort uint16
 	MKA     *MKAConfig    // KeyAgreement == mka
 	Static  *StaticConfig // KeyAgreement == static
+	// UserspaceQueues is the number of TAP queues and data-path worker
+	// pairs when the port runs on the userspace backend (1 to 16).
+	UserspaceQueues int
 	// TestInitialPN, when non-zero, is the PN of the first frame of every
 	// new transmit SA. Tests use it to reach PN exhaustion quickly; it
 	// weakens nothing cryptographically but it is not for production.
@@ -131,7 +134,7 @@ func (p *PortConfig) equalExcept(q *PortConfig, ignoreTunables bool) bool {
 	if p.Name != q.Name || p.Parent != q.Parent || p.Interface != q.Interface ||
 		p.Backend != q.Backend || p.KeyAgreement != q.KeyAgreement ||
 		p.Policy != q.Policy || p.MustSecure != q.MustSecure || p.SCIPort != q.SCIPort ||
-		p.TestInitialPN != q.TestInitialPN {
+		p.TestInitialPN != q.TestInitialPN || p.UserspaceQueues != q.UserspaceQueues {
 		return false
 	}
 	if (p.MKA == nil) != (q.MKA == nil) || (p.Static == nil) != (q.Static == nil) {
@@ -351,7 +354,12 @@ type rawPort struct {
 	SCIPort         *int64     `toml:"sci_port"`
 	MKA             *rawMKA    `toml:"mka"`
 	Static          *rawStatic `toml:"static"`
+	Userspace       *rawUser   `toml:"userspace"`
 	Testing         *rawTest   `toml:"testing"`
+}
+
+type rawUser struct {
+	Queues *int64 `toml:"queues"`
 }
 
 type rawMKA struct {
@@ -622,6 +630,19 @@ func (v *validator) portConfig(name string, rp *rawPort) *PortConfig {
 			v.errorf("sci_port", "%d is outside 1..65535", *rp.SCIPort)
 		} else {
 			p.SCIPort = uint16(*rp.SCIPort)
+		}
+	}
+	p.UserspaceQueues = 1
+	if u := rp.Userspace; u != nil {
+		if p.Backend == hwoffload.Kernel || p.Backend == hwoffload.Offload {
+			v.errorf("userspace", "present but backend is %s", p.Backend)
+		}
+		if u.Queues != nil {
+			if *u.Queues < 1 || *u.Queues > 16 {
+				v.errorf("userspace.queues", "%d is outside 1..16", *u.Queues)
+			} else {
+				p.UserspaceQueues = int(*u.Queues)
+			}
 		}
 	}
 	if rp.Testing != nil && rp.Testing.InitialPN != nil {

@@ -55,7 +55,7 @@ func TestConfigDefaults(t *testing.T) {
 	if p.Policy != want {
 		t.Errorf("policy = %+v, want %+v", p.Policy, want)
 	}
-	if p.Backend != hwoffload.Auto || p.KeyAgreement != KeyAgreementMKA || !p.MustSecure || p.SCIPort != 1 {
+	if p.Backend != hwoffload.Auto || p.KeyAgreement != KeyAgreementMKA || !p.MustSecure || p.SCIPort != 1 || p.UserspaceQueues != 1 {
 		t.Errorf("port defaults: %+v", p)
 	}
 	m := p.MKA
@@ -149,6 +149,8 @@ always_icv_indicator = true
 [[port.p.mka.key]]
 ckn = "00"
 cak_file = "/k"
+[port.p.userspace]
+queues = 2
 [port.p.testing]
 initial_pn = 900
 `
@@ -162,7 +164,7 @@ initial_pn = 900
 	p := cfg.Port("p")
 	want := macsec.Policy{CipherSuite: macsec.GCMAESXPN128, Confidentiality: macsec.IntegrityOnly, ProtectFrames: true,
 		Validate: macsec.ValidateStrict, ReplayProtect: true, ReplayWindow: 64}
-	if p.Policy != want || p.MustSecure || p.SCIPort != 7 || p.Backend != hwoffload.Userspace || p.TestInitialPN != 900 {
+	if p.Policy != want || p.MustSecure || p.SCIPort != 7 || p.Backend != hwoffload.Userspace || p.TestInitialPN != 900 || p.UserspaceQueues != 2 {
 		t.Errorf("port: %+v", p)
 	}
 	m := p.MKA
@@ -218,6 +220,9 @@ func TestConfigErrors(t *testing.T) {
 		{"only fallback", minimal + "fallback = true\n", `mka.key: only a fallback entry`},
 		{"initial pn", minimal + "[port.p1.testing]\ninitial_pn = 5000000000\n", `testing.initial_pn: 5000000000 is outside the PN space of GCM-AES-128`},
 		{"initial pn above threshold", minimal + "[port.p1.testing]\ninitial_pn = 3221225472\n", `testing.initial_pn: 3221225472 is not below mka.pn_exhaustion_threshold 3221225472`},
+		{"queues", minimal + "[port.p1.userspace]\nqueues = 17\n", `port "p1": userspace.queues: 17 is outside 1..16`},
+		{"userspace on kernel", strings.Replace(minimal, `parent = "eth0"`, "parent = \"eth0\"\nbackend = \"kernel\"", 1) + "[port.p1.userspace]\nqueues = 2\n",
+			`port "p1": userspace: present but backend is kernel`},
 		{"static missing", strings.Replace(minimal, `parent = "eth0"`, "parent = \"eth0\"\nkey_agreement = \"static\"", 1), `mka: present but key_agreement is static`},
 		{"static sak length", `
 [port.s]

@@ -694,3 +694,25 @@ func TestDaemonsSecuredInterfaceDeleted(t *testing.T) {
 		t.Errorf("ping after the secured interface came back: %d of %d answered", recv, sent)
 	}
 }
+
+// TestDaemonUserspaceQueues: [port.NAME.userspace] queues reaches the
+// backend (a TAP with two queues), the daemon warns that the replay
+// window is too small for interleaved PNs, and the link works.
+func TestDaemonUserspaceQueues(t *testing.T) {
+	lab := testenv.New(t)
+	a, b := lab.Host("a"), lab.Host("b")
+	lab.Veth(a, "eth0", b, "eth0")
+	na := newNode(t, a, "priority = 20\n[port.lan.userspace]\nqueues = 2")
+	nb := newNode(t, b, "priority = 10\n[port.lan.userspace]\nqueues = 2")
+	na.waitSecured(60 * time.Second)
+	nb.waitSecured(60 * time.Second)
+	if out := mustRun(t, a.Command("ls", "/sys/class/net/macsec0/queues")); !strings.Contains(out, "tx-1") {
+		t.Errorf("TAP queues: %q, want two", out)
+	}
+	na.waitLog(`userspace.queues > 1 with a small replay window.*queues=2 replay_window=0 suggested_window=256`, time.Second)
+	mustRun(t, a.Command("ip", "addr", "add", "10.84.0.1/24", "dev", "macsec0"))
+	mustRun(t, b.Command("ip", "addr", "add", "10.84.0.2/24", "dev", "macsec0"))
+	if sent, recv := ping(t, a, "10.84.0.2", 5, "0.2"); recv != sent {
+		t.Errorf("ping: %d of %d answered", recv, sent)
+	}
+}

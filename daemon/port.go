@@ -33,6 +33,8 @@ type BackendSpec struct {
 	Policy    macsec.Policy
 	// EAPOL, when set, asks for a FrameConn for MKPDUs.
 	EAPOL *EAPOLSpec
+	// UserspaceQueues is the userspace backend's number of worker pairs.
+	UserspaceQueues int
 }
 
 // EAPOLSpec says which MKPDUs a port sends and receives.
@@ -139,7 +141,8 @@ func (p *port) runOnce(ctx context.Context) error {
 	cfg := p.cfg
 	caps := p.d.opts.Prober.Probe(cfg.Parent)
 	decision := hwoffload.Choose(caps, cfg.Backend)
-	spec := &BackendSpec{Parent: cfg.Parent, Interface: cfg.Interface, SCIPort: cfg.SCIPort, Policy: cfg.Policy}
+	spec := &BackendSpec{Parent: cfg.Parent, Interface: cfg.Interface, SCIPort: cfg.SCIPort, Policy: cfg.Policy,
+		UserspaceQueues: cfg.UserspaceQueues}
 	if cfg.MKA != nil {
 		spec.EAPOL = &EAPOLSpec{EtherType: cfg.MKA.EAPOLEtherType, Destination: cfg.MKA.EAPOLDest}
 	}

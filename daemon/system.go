@@ -39,7 +39,13 @@ func openUserspace(spec *BackendSpec, log *slog.Logger) (*Attachment, error) {
 		Parent: spec.Parent,
 		Port:   spec.SCIPort,
 		Policy: spec.Policy,
+		Queues: spec.UserspaceQueues,
 		Logger: log,
+	}
+	if q := spec.UserspaceQueues; q > 1 && spec.Policy.ReplayProtect && spec.Policy.ReplayWindow < uint32(128*q) {
+		// The workers' batches interleave PNs on the wire.
+		log.Warn("userspace.queues > 1 with a small replay window: a peer with the same window drops frames as late",
+			"queues", q, "replay_window", spec.Policy.ReplayWindow, "suggested_window", 128*q)
 	}
 	if spec.EAPOL != nil {
 		cfg.EAPOLEtherTypes = []uint16{spec.EAPOL.EtherType}
