@@ -267,19 +267,27 @@ func ping(t *testing.T, h *testenv.Host, dst string, count int, interval string)
 	return sent, recv
 }
 
-// securedPair starts two macsecd securing a veth with MKA (b wins the
-// key server election: lower priority value), waits until both are
-// secured, puts net.1/24 and net.2/24 on their secured interfaces and
-// checks that a ping crosses.
-func securedPair(t *testing.T, net string) (lab *testenv.Lab, a, b *testenv.Host, na, nb *node) {
+// startPair starts a macsecd on each end of a veth, with extraA and
+// extraB added to their [port.lan.mka] tables, and waits until both
+// ports are secured.
+func startPair(t *testing.T, extraA, extraB string) (lab *testenv.Lab, a, b *testenv.Host, na, nb *node) {
 	t.Helper()
 	lab = testenv.New(t)
 	a, b = lab.Host("a"), lab.Host("b")
 	lab.Veth(a, "eth0", b, "eth0")
-	na = newNode(t, a, "priority = 20")
-	nb = newNode(t, b, "priority = 10")
+	na = newNode(t, a, extraA)
+	nb = newNode(t, b, extraB)
 	na.waitSecured(60 * time.Second)
 	nb.waitSecured(60 * time.Second)
+	return lab, a, b, na, nb
+}
+
+// securedPair is startPair with b winning the key server election (lower
+// priority value); it puts net.1/24 and net.2/24 on the secured
+// interfaces and checks that a ping crosses.
+func securedPair(t *testing.T, net string) (lab *testenv.Lab, a, b *testenv.Host, na, nb *node) {
+	t.Helper()
+	lab, a, b, na, nb = startPair(t, "priority = 20", "priority = 10")
 	mustRun(t, a.Command("ip", "addr", "add", net+".1/24", "dev", "macsec0"))
 	mustRun(t, b.Command("ip", "addr", "add", net+".2/24", "dev", "macsec0"))
 	if sent, recv := ping(t, a, net+".2", 5, "0.2"); recv != sent {
@@ -554,14 +562,8 @@ sak_file = %q
 // exhaustion threshold, traffic drives the key server's transmit PN past
 // the threshold, MKA rekeys for PN exhaustion, and traffic keeps flowing.
 func TestDaemonsInitialPN(t *testing.T) {
-	lab := testenv.New(t)
-	a, b := lab.Host("a"), lab.Host("b")
-	lab.Veth(a, "eth0", b, "eth0")
 	extra := "pn_exhaustion_threshold = 1000\n[port.lan.testing]\ninitial_pn = 900"
-	na := newNode(t, a, "priority = 1\n"+extra)
-	nb := newNode(t, b, "priority = 2\n"+extra)
-	na.waitSecured(60 * time.Second)
-	nb.waitSecured(60 * time.Second)
+	_, a, b, na, _ := startPair(t, "priority = 1\n"+extra, "priority = 2\n"+extra)
 	na.waitLog(`msg="testing.initial_pn is set`, time.Second)
 	if s := na.status(); s.CurrentSA == nil || s.CurrentSA.NextPN < 900 {
 		t.Fatalf("current SA does not start at the initial PN: %+v", s.CurrentSA)
@@ -598,13 +600,7 @@ func TestDaemonUnitCapabilities(t *testing.T) {
 	}
 	daemonWrapper = []string{setpriv, "--bounding-set=" + bset, "--inh-caps=-all", "--no-new-privs"}
 	defer func() { daemonWrapper = nil }()
-	lab := testenv.New(t)
-	a, b := lab.Host("a"), lab.Host("b")
-	lab.Veth(a, "eth0", b, "eth0")
-	na := newNode(t, a, "")
-	nb := newNode(t, b, "")
-	na.waitSecured(60 * time.Second)
-	nb.waitSecured(60 * time.Second)
+	_, a, b, na, _ := startPair(t, "", "")
 	if wantBackend() == "userspace" {
 		na.waitLog(`msg="parent isolated".*mechanism="nftables netdev table"`, time.Second)
 	}
@@ -699,13 +695,7 @@ func TestDaemonsSecuredInterfaceDeleted(t *testing.T) {
 // backend (a TAP with two queues), the daemon warns that the replay
 // window is too small for interleaved PNs, and the link works.
 func TestDaemonUserspaceQueues(t *testing.T) {
-	lab := testenv.New(t)
-	a, b := lab.Host("a"), lab.Host("b")
-	lab.Veth(a, "eth0", b, "eth0")
-	na := newNode(t, a, "priority = 20\n[port.lan.userspace]\nqueues = 2")
-	nb := newNode(t, b, "priority = 10\n[port.lan.userspace]\nqueues = 2")
-	na.waitSecured(60 * time.Second)
-	nb.waitSecured(60 * time.Second)
+	_, a, b, na, _ := startPair(t, "priority = 20\n[port.lan.userspace]\nqueues = 2", "priority = 10\n[port.lan.userspace]\nqueues = 2")
 	if out := mustRun(t, a.Command("ls", "/sys/class/net/macsec0/queues")); !strings.Contains(out, "tx-1") {
 		t.Errorf("TAP queues: %q, want two", out)
 	}
