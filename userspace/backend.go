@@ -115,7 +115,8 @@ func New(c Config) (*Backend, error) {
 		stats:    make([]workerStats, cfg.Queues),
 		tapLost:  make(chan struct{}, 1),
 		done:     make(chan struct{}),
-		parentUp: parent.Flags&net.FlagUp != 0,
+		// A parent still without carrier at start is not a "down" event.
+		parentUp: linkUp(parent),
 	}
 	for i, et := range cfg.EAPOLEtherTypes {
 		if i >= len(b.eth) {

@@ -83,6 +83,11 @@ func (b *Backend) State() State {
 	return s
 }
 
+// linkUp is what ParentUp means: administratively up, with carrier.
+func linkUp(ifi *net.Interface) bool {
+	return ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagRunning != 0
+}
+
 // noteParentDown records a parent failure seen by the data path.
 func (b *Backend) noteParentDown() {
 	b.mu.Lock()
@@ -149,7 +154,7 @@ func (b *Backend) supervise() {
 
 func (b *Backend) checkParent() {
 	ifi, err := net.InterfaceByIndex(b.parent.Index)
-	up := err == nil && ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagRunning != 0
+	up := err == nil && linkUp(ifi)
 	b.mu.Lock()
 	b.setParentUp(up)
 	if err != nil {
