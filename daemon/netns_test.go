@@ -142,30 +142,27 @@ func newNode(t *testing.T, h *testenv.Host, extra string) *node {
 	macsecd, macsecctl := binaries(t)
 	dir := t.TempDir()
 	n := &node{t: t, h: h, dir: dir, conf: filepath.Join(dir, "macsecd.toml"), sock: filepath.Join(dir, "control.sock"),
-		ctl: macsecctl, log: &testenv.LogBuffer{}, outputs: &testenv.LogBuffer{}, exited: make(chan error, 1)}
+		ctl: macsecctl, log: &testenv.LogBuffer{}, outputs: &testenv.LogBuffer{}}
 	if err := os.WriteFile(filepath.Join(dir, "lan.cak"), []byte(testCAK+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	n.writeConfig(extra)
 	argv := daemonCommand(macsecd, "-config", n.conf)
 	n.cmd = h.Command(argv[0], argv[1:]...)
-	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { n.exited <- n.cmd.Wait() }()
-	t.Cleanup(func() {
-		n.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-n.exited:
-		case <-time.After(10 * time.Second):
-			n.cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("%s log:\n%s", h.Name, n.log.String())
+	n.start(10 * time.Second)
+	return n
+}
+
+// start runs the node's macsecd until the test ends; its log is shown if
+// the test failed.
+func (n *node) start(grace time.Duration) {
+	n.t.Helper()
+	n.t.Cleanup(func() {
+		if n.t.Failed() {
+			n.t.Logf("%s log:\n%s", n.h.Name, n.log.String())
 		}
 	})
-	return n
+	n.exited = testenv.StartDaemon(n.t, n.cmd, n.log, grace)
 }
 
 // macsecctl runs macsecctl in the node's namespace.
@@ -479,7 +476,7 @@ func TestDaemonsStaticKeys(t *testing.T) {
 	start := func(h *testenv.Host, txKey, rxKey, txID, rxID, peer string) *node {
 		dir := t.TempDir()
 		n := &node{t: t, h: h, dir: dir, conf: filepath.Join(dir, "macsecd.toml"), sock: filepath.Join(dir, "control.sock"),
-			ctl: filepath.Join(filepath.Dir(macsecd), "macsecctl"), log: &testenv.LogBuffer{}, outputs: &testenv.LogBuffer{}, exited: make(chan error, 1)}
+			ctl: filepath.Join(filepath.Dir(macsecd), "macsecctl"), log: &testenv.LogBuffer{}, outputs: &testenv.LogBuffer{}}
 		os.WriteFile(filepath.Join(dir, "tx.sak"), []byte(txKey), 0o600)
 		os.WriteFile(filepath.Join(dir, "rx.sak"), []byte(rxKey), 0o600)
 		os.WriteFile(n.conf, []byte(fmt.Sprintf(`[daemon]
@@ -501,21 +498,10 @@ sak_file = %q
 `, n.sock, labBackend(), txID, filepath.Join(dir, "tx.sak"), peer, rxID, filepath.Join(dir, "rx.sak"))), 0o600)
 		argv := daemonCommand(macsecd, "-config", n.conf)
 		n.cmd = h.Command(argv[0], argv[1:]...)
-		n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 		if h == a {
 			n.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+notifyPath, "WATCHDOG_USEC=1000000")
 		}
-		if err := n.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { n.exited <- n.cmd.Wait() }()
-		t.Cleanup(func() {
-			n.cmd.Process.Signal(syscall.SIGTERM)
-			<-n.exited
-			if t.Failed() {
-				t.Logf("%s log:\n%s", h.Name, n.log.String())
-			}
-		})
+		n.start(10 * time.Second)
 		return n
 	}
 	na := start(a, sakA, sakB, "0a", "0b", "02000000bb010001")

@@ -16,7 +16,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -106,13 +105,12 @@ type port struct {
 
 // node is one running macsecd.
 type node struct {
-	t      *testing.T
-	h      *testenv.Host
-	conf   string
-	sock   string
-	cmd    *exec.Cmd
-	log    *testenv.LogBuffer
-	exited chan error
+	t    *testing.T
+	h    *testenv.Host
+	conf string
+	sock string
+	cmd  *exec.Cmd
+	log  *testenv.LogBuffer
 }
 
 func (p port) config(dir, sock string) string {
@@ -146,31 +144,22 @@ func (p port) start(t *testing.T, h *testenv.Host) *node {
 	t.Helper()
 	dir := t.TempDir()
 	n := &node{t: t, h: h, conf: filepath.Join(dir, "macsecd.toml"), sock: filepath.Join(dir, "control.sock"),
-		log: &testenv.LogBuffer{}, exited: make(chan error, 1)}
+		log: &testenv.LogBuffer{}}
 	if err := os.WriteFile(filepath.Join(dir, "lan.cak"), []byte(hex.EncodeToString(p.CAK)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(n.conf, []byte(p.config(dir, n.sock)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n.cmd = h.Command("/lab/bin/macsecd", "-config", n.conf)
-	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { n.exited <- n.cmd.Wait() }()
+	// Registered first, so it runs after StartDaemon's stop.
 	t.Cleanup(func() {
-		n.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-n.exited:
-		case <-time.After(15 * time.Second):
-			n.cmd.Process.Kill()
-		}
 		os.WriteFile(outFile(t, "macsecd-"+t.Name()+"-"+h.Name[strings.LastIndex(h.Name, "-")+1:]+".log"), []byte(n.log.String()), 0o644)
 		if t.Failed() {
 			t.Logf("macsecd in %s:\n%s", h.Name, n.log.String())
 		}
 	})
+	n.cmd = h.Command("/lab/bin/macsecd", "-config", n.conf)
+	testenv.StartDaemon(t, n.cmd, n.log, 15*time.Second)
 	return n
 }
 

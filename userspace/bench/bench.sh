@@ -112,13 +112,19 @@ run_plain() {
 	iperf 10.200.0.2
 }
 
-run_macsecd() { # SUITE KEYLEN
+# secys SUITE KEYLEN: a fresh topology with the userspace backend on both
+# ends (static SAs, TAP msec0), ready for traffic.
+secys() {
 	topology
 	keys "$2"
 	bg "$A" "$WORK/usbench" secy -parent eth0 -tap msec0 -suite "$1" -tx-key "$WORK/ka" -rx-key "$WORK/kb" -peer-mac $MACB >"$WORK/secy-a.log" 2>&1
 	bg "$B" "$WORK/usbench" secy -parent eth0 -tap msec0 -suite "$1" -tx-key "$WORK/kb" -rx-key "$WORK/ka" -peer-mac $MACA >"$WORK/secy-b.log" 2>&1
 	wait_for "$WORK/secy-a.log" ready 10
 	wait_for "$WORK/secy-b.log" ready 10
+}
+
+run_macsecd() { # SUITE KEYLEN
+	secys "$1" "$2"
 	ip -n "$A" addr add 10.201.0.1/24 dev msec0
 	ip -n "$B" addr add 10.201.0.2/24 dev msec0
 	iperf 10.201.0.2
@@ -184,12 +190,7 @@ run_afpacket() { # [-ring]
 # and counted at B's TAP, so every frame is protected, sent, received and
 # validated.
 run_macsecd_flood() { # SUITE KEYLEN
-	topology
-	keys "$2"
-	bg "$A" "$WORK/usbench" secy -parent eth0 -tap msec0 -suite "$1" -tx-key "$WORK/ka" -rx-key "$WORK/kb" -peer-mac $MACB >"$WORK/secy-a.log" 2>&1
-	bg "$B" "$WORK/usbench" secy -parent eth0 -tap msec0 -suite "$1" -tx-key "$WORK/kb" -rx-key "$WORK/ka" -peer-mac $MACA >"$WORK/secy-b.log" 2>&1
-	wait_for "$WORK/secy-a.log" ready 10
-	wait_for "$WORK/secy-b.log" ready 10
+	secys "$1" "$2"
 	flood msec0
 }
 
